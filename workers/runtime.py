@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -91,16 +90,6 @@ def _context(out: Path, params: dict[str, Any], input_names: Sequence[str],
     )
 
 
-def _reset_out(out: Path) -> None:
-    """Each datum starts with an empty output directory, as /pfs/out is in Pachyderm."""
-    out.mkdir(parents=True, exist_ok=True)
-    for child in out.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-
-
 def is_batching(env: Mapping[str, str]) -> bool:
     """Pachyderm's batching mode: a worker port but no per-datum variables in the env."""
     return bool(env.get("PPS_WORKER_GRPC_PORT")) and not env.get("PACH_DATUM_ID")
@@ -150,7 +139,6 @@ def main(factory: StageFactory, input_names: Sequence[str], argv: Sequence[str] 
     out = Path(args.out)
     stage = factory(params)
     if is_batching(os.environ):
-        _reset_out(out)
         run_batches(stage, out, params, input_names)
         return 0
     out.mkdir(parents=True, exist_ok=True)
