@@ -213,7 +213,9 @@ class Backend(ABC):
         """Stream one file's content in chunks."""
 
     @abstractmethod
-    def list_commits(self, repo: str, branch: str | None = None, limit: int = 0) -> list[CommitInfo]:
+    def list_commits(
+        self, repo: str, branch: str | None = None, limit: int = 0
+    ) -> list[CommitInfo]:
         """Commits newest first; all branches when `branch` is None; `limit` 0 means all."""
 
     # -- pipelines -----------------------------------------------------------------------

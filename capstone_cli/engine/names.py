@@ -1,0 +1,81 @@
+"""Pachyderm's naming rules for repos, branches, pipelines and file paths.
+
+Checked before anything is written, so a bad name never leaves a half-made repo or commit.
+File paths follow `ValidateFilename` (src/internal/storage/paths.go): printable ASCII only, no
+glob characters, no `.` or `..` segments.
+"""
+
+from __future__ import annotations
+
+import re
+
+from capstone_cli.errors import InvalidNameError
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+GLOB_CHARS = frozenset("*?[]{}!()@+^")
+MAX_PIPELINE_NAME = 51
+
+
+def check_repo_name(name: str, what: str = "repo") -> str:
+    """Repo and branch names: `^[a-zA-Z0-9_-]+$`."""
+    if not _NAME.match(name or ""):
+        raise InvalidNameError(
+            f"invalid {what} name {name!r}: only letters, digits, '_' and '-' are allowed",
+            hint=f"rename the {what}, e.g. {re.sub(r'[^a-zA-Z0-9_-]+', '-', name or 'x')!r}",
+        )
+    return name
+
+
+def check_branch_name(name: str) -> str:
+    return check_repo_name(name, "branch")
+
+
+def check_pipeline_name(name: str) -> str:
+    """Pipeline names also start alphanumeric and are at most 51 characters."""
+    check_repo_name(name, "pipeline")
+    if not name[0].isalnum():
+        raise InvalidNameError(
+            f"invalid pipeline name {name!r}: it must start with a letter or digit",
+            hint="rename the pipeline",
+        )
+    if len(name) > MAX_PIPELINE_NAME:
+        raise InvalidNameError(
+            f"invalid pipeline name {name!r}: longer than {MAX_PIPELINE_NAME} characters",
+            hint="use a shorter name",
+        )
+    return name
+
+
+def clean_file_path(path: str) -> str:
+    """Normalise a repo path to `/a/b` form and validate it; `/` is the root.
+
+    Raises InvalidNameError for anything Pachyderm would refuse.
+    """
+    if path is None:
+        raise InvalidNameError("empty file path")
+    parts = [p for p in path.replace("\\", "/").split("/") if p != ""]
+    for part in parts:
+        if part in (".", ".."):
+            raise InvalidNameError(
+                f"invalid path {path!r}: '.' and '..' segments are not allowed",
+                hint="give the path inside the repo without '.' or '..'",
+            )
+        bad = sorted({c for c in part if c in GLOB_CHARS})
+        if bad:
+            raise InvalidNameError(
+                f"invalid path {path!r}: glob characters {''.join(bad)!r} are not allowed in"
+                " file names",
+                hint="rename the file; Pachyderm reserves * ? [ ] { } ! ( ) @ + ^ for globs",
+            )
+        if any(not (" " <= c <= "~") for c in part):
+            raise InvalidNameError(
+                f"invalid path {path!r}: only printable ASCII characters are allowed",
+                hint="rename the file using ASCII letters, digits and punctuation",
+            )
+    return "/" + "/".join(parts)
+
+
+def parent_dirs(path: str) -> list[str]:
+    """`/a/b/c` -> [`/a`, `/a/b`] (ancestors without the root)."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
