@@ -67,6 +67,7 @@ class Commit:
     finished: str | None
     error: str
     size: int
+    parent_id: str | None = None  # the parent's commit-set ID
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class NewFile:
 
 _COMMIT_COLS = (
     "c.id, r.name, c.branch, c.commit_set, c.parent, c.origin, c.description, c.started, "
-    "c.finished, c.error, c.size"
+    "c.finished, c.error, c.size, (SELECT p.commit_set FROM commits p WHERE p.id=c.parent)"
 )
 
 

@@ -1,0 +1,104 @@
+"""The root Typer app: global options, sub-apps, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from capstone_cli import __version__, ui
+from capstone_cli.commands import context
+from capstone_cli.errors import CapstoneError, ExitCode
+
+
+class CapstoneGroup(TyperGroup):
+    """Maps CapstoneError to its exit code and a one-line message (traceback with --debug)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except CapstoneError as exc:
+            ui.error(exc, debug=context.debug_enabled())
+            if context.debug_enabled():
+                ui.traceback()
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            ui.info("interrupted: what finished is kept; run the command again to resume")
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:
+            if context.debug_enabled():
+                ui.traceback()
+            ui.error(exc)
+            ctx.exit(int(ExitCode.ERROR))
+
+
+app = typer.Typer(
+    cls=CapstoneGroup,
+    name="capstone",
+    help="Run Pachyderm's tutorial-201 image-captioning pipelines: locally on an embedded "
+    "engine, or on a Pachyderm 2.x cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        ui.render_text(f"capstone {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="embedded or pachyderm [env: CAPSTONE_BACKEND]"),
+    ] = None,
+    home: Annotated[
+        str | None,
+        typer.Option("--home", help="embedded store directory [env: CAPSTONE_HOME]"),
+    ] = None,
+    pachd_address: Annotated[
+        str | None,
+        typer.Option("--pachd-address", help="pachd address, e.g. grpc://localhost:30650"),
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Pachyderm project [env: CAPSTONE_PROJECT]")
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show tracebacks [env: CAPSTONE_DEBUG=1]")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="show the version"),
+    ] = False,
+) -> None:
+    """Global options; they apply to every command."""
+    context.configure(
+        backend=backend, home=home, pachd_address=pachd_address, project=project, debug=debug
+    )
+
+
+def _register() -> None:
+    from capstone_cli.commands import data, repo
+
+    app.add_typer(repo.app, name="repo", rich_help_panel="Data")
+    data.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    finally:
+        context.close()
+    sys.exit(0)

@@ -1,0 +1,160 @@
+"""The embedded backend: the Backend interface over the local engine (`capstone_cli.engine`).
+
+Each method is a thin translation between engine records and the backend records of
+`base.py`; the semantics live in the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from capstone_cli.backends.base import (
+    ApplyResult,
+    Backend,
+    CommitInfo,
+    DatumInfo,
+    FileEntry,
+    JobInfo,
+    LogLine,
+    PipelineInfo,
+    ProgressFn,
+    RepoInfo,
+    Upload,
+)
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.store import Commit, NewFile, Store, open_store
+
+
+def commit_info(c: Commit) -> CommitInfo:
+    return CommitInfo(
+        repo=c.repo,
+        branch=c.branch,
+        id=c.id,
+        parent=c.parent_id,
+        origin=c.origin,
+        started=c.started,
+        finished=c.finished,
+        size=c.size,
+        description=c.description,
+        error=c.error,
+    )
+
+
+class EmbeddedBackend(Backend):
+    """Runs everything in-process against the store in CAPSTONE_HOME."""
+
+    name = "embedded"
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.store: Store = open_store(home)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- repos ---------------------------------------------------------------------------
+    def _repo_info(self, name: str) -> RepoInfo:
+        repo = self.store.get_repo(name)
+        return RepoInfo(
+            name=repo.name,
+            type=repo.type,
+            created=repo.created,
+            size=self.store.repo_size(name),
+            description=repo.description,
+            branches=self.store.branches(name),
+        )
+
+    def create_repo(self, name: str, description: str = "", exist_ok: bool = False) -> RepoInfo:
+        self.store.create_repo(name, description=description, exist_ok=exist_ok)
+        return self._repo_info(name)
+
+    def list_repos(self) -> list[RepoInfo]:
+        return [self._repo_info(r.name) for r in self.store.list_repos()]
+
+    def inspect_repo(self, name: str) -> RepoInfo:
+        return self._repo_info(name)
+
+    def delete_repo(self, name: str, force: bool = False) -> None:
+        self.store.delete_repo(name)
+
+    # -- data ----------------------------------------------------------------------------
+    def put_files(
+        self,
+        repo: str,
+        branch: str,
+        uploads: Iterable[Upload],
+        *,
+        description: str = "",
+        delete_paths: Iterable[str] = (),
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> CommitInfo:
+        files = (NewFile(u.path, data=u.data, source=u.source) for u in uploads)
+        commit = self.store.put_files(
+            repo,
+            branch,
+            files,
+            delete_paths=delete_paths,
+            description=description,
+            on_bytes=on_bytes,
+        )
+        return commit_info(commit)
+
+    def list_files(self, repo: str, ref: str, path: str = "/") -> list[FileEntry]:
+        commit = self.store.resolve(repo, ref)
+        return [FileEntry(e.path, e.type, e.size) for e in self.store.list_dir(commit, path)]
+
+    def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
+        commit = self.store.resolve(repo, ref)
+        for p, _digest, size, _datum in self.store.iter_files(commit, clean_file_path(path)):
+            yield FileEntry(p, "file", size)
+
+    def read_file(self, repo: str, ref: str, path: str) -> Iterator[bytes]:
+        commit = self.store.resolve(repo, ref)
+        return self.store.read_file(commit, path)
+
+    def list_commits(
+        self, repo: str, branch: str | None = None, limit: int = 0
+    ) -> list[CommitInfo]:
+        return [commit_info(c) for c in self.store.list_commits(repo, branch, limit)]
+
+    # -- pipelines (engine: capstone_cli.engine.pipelines) -------------------------------
+    def apply_pipeline(
+        self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False
+    ) -> ApplyResult:
+        raise NotImplementedError
+
+    def list_pipelines(self) -> list[PipelineInfo]:
+        raise NotImplementedError
+
+    def inspect_pipeline(self, name: str) -> PipelineInfo:
+        raise NotImplementedError
+
+    def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
+        raise NotImplementedError
+
+    # -- jobs ----------------------------------------------------------------------------
+    def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+        raise NotImplementedError
+
+    def inspect_job(self, pipeline: str, job_id: str) -> JobInfo:
+        raise NotImplementedError
+
+    def wait_commit_set(
+        self, commit_set: str, on_progress: ProgressFn | None = None, poll_seconds: float = 1.0
+    ) -> list[JobInfo]:
+        raise NotImplementedError
+
+    def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
+        raise NotImplementedError
+
+    def logs(
+        self,
+        pipeline: str | None = None,
+        job_id: str | None = None,
+        datum_id: str | None = None,
+        master: bool = False,
+        follow: bool = False,
+    ) -> Iterator[LogLine]:
+        raise NotImplementedError

@@ -1,0 +1,100 @@
+"""`capstone put|get|ls|commits`: files in and out of repos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capstone_cli import transfer, ui
+from capstone_cli.commands import context
+from capstone_cli.commands.options import JsonOpt
+from capstone_cli.refs import parse_ref
+
+
+def put(
+    target: Annotated[str, typer.Argument(help="REPO@BRANCH[:PATH] (PATH defaults to /).")],
+    sources: Annotated[list[Path], typer.Argument(help="Files or directories to upload.")],
+    message: Annotated[str, typer.Option("--message", "-m", help="Commit description.")] = "",
+) -> None:
+    """Upload files or directories in ONE commit, creating the repo if needed.
+
+    Directories are uploaded recursively: their contents go under PATH.
+    Example: capstone put inpredict@master testdata/image.png
+    """
+    ref = parse_ref(target)
+    path = target.partition(":")[2] or "/"
+    plan = transfer.plan_uploads(sources, path)
+    with ui.byte_progress(f"uploading to {ref.repo}@{ref.ref}", plan.total_bytes) as advance:
+        commit = context.backend().put_files(
+            ref.repo, ref.ref, plan.uploads, description=message, on_bytes=advance
+        )
+    ui.success(
+        f"committed {len(plan.uploads)} file(s), {ui.human_bytes(plan.total_bytes)} to "
+        f"{ref.repo}@{ref.ref} ({commit.id})"
+    )
+
+
+def get(
+    source: Annotated[str, typer.Argument(help="REPO@BRANCH_OR_COMMIT:PATH")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Destination file or dir.")],
+) -> None:
+    """Download a file, or a directory recursively, never writing outside -o."""
+    ref = parse_ref(source)
+    written = transfer.download(context.backend(), ref.repo, ref.ref, ref.path, output)
+    ui.success(f"wrote {len(written)} file(s) to {output}")
+
+
+def ls(
+    target: Annotated[str, typer.Argument(help="REPO@BRANCH_OR_COMMIT[:PATH]")],
+    json_: JsonOpt = False,
+) -> None:
+    """List the files and directories directly under PATH."""
+    ref = parse_ref(target)
+    entries = context.backend().list_files(ref.repo, ref.ref, ref.path)
+    if json_:
+        ui.render_json([e.to_json() for e in entries])
+        return
+    ui.render_table(
+        ["NAME", "TYPE", "SIZE"],
+        [
+            (e.path + ("/" if e.type == "dir" else ""), e.type, ui.human_bytes(e.size))
+            for e in entries
+        ],
+        empty=f"{ref.repo}@{ref.ref}:{ref.path} is empty",
+    )
+
+
+def commits(
+    target: Annotated[str, typer.Argument(help="REPO[@BRANCH]")],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most N commits (0: all).")] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """List a repo's commits, newest first (like `pachctl list commit`)."""
+    repo, _, branch = target.partition("@")
+    items = context.backend().list_commits(repo, branch or None, limit)
+    if json_:
+        ui.render_json([c.to_json() for c in items])
+        return
+    ui.render_table(
+        ["REPO", "BRANCH", "COMMIT", "FINISHED", "SIZE", "ORIGIN", "DESCRIPTION"],
+        [
+            (
+                c.repo,
+                c.branch,
+                c.id,
+                (c.finished or "-")[:19].replace("T", " "),
+                ui.human_bytes(c.size),
+                c.origin,
+                c.error or c.description,
+            )
+            for c in items
+        ],
+        empty=f"{target} has no commits yet",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (put, get, ls, commits):
+        app.command(rich_help_panel="Data")(fn)

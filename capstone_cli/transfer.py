@@ -1,0 +1,138 @@
+"""Moving files between the local disk and a backend: `put` sources and safe `get`.
+
+`collect_uploads` turns local files and directories into repo paths (directories recursively,
+keeping their relative layout under the target path, as `pachctl put file -r` does) and checks
+every name before anything is sent. `download` writes only inside its destination: each target
+is resolved and refused if it would land outside (a `..` or a symlinked directory), and every
+file is written to a temporary name and renamed, so an interrupted `get` leaves no half file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from capstone_cli.backends.base import Backend, Upload
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.errors import InputError, UsageError
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    uploads: list[Upload]
+    total_bytes: int
+
+
+def plan_uploads(sources: Sequence[Path], target: str) -> UploadPlan:
+    """Map local `sources` to repo paths under `target`; validates everything first.
+
+    A single file with a target that does not end in `/` is written AT the target path; other
+    files go INTO the target directory under their own names; a directory's contents go
+    under the target, keeping their tree (as `pachctl put file -r repo@b:/path -f dir/`).
+    """
+    if not sources:
+        raise UsageError("nothing to put", hint="name at least one file or directory")
+    target = target or "/"
+    into_dir = target.endswith("/") or len(sources) > 1 or any(s.is_dir() for s in sources)
+    base = clean_file_path(target)
+    uploads: list[Upload] = []
+    total = 0
+    for src in sources:
+        if not src.exists():
+            raise InputError(
+                f"{src}: no such file or directory", hint="check the path; nothing was uploaded"
+            )
+        if src.is_dir():
+            for file in _walk(src):
+                rel = file.relative_to(src).as_posix()
+                dest = _join(base, rel)
+                uploads.append(Upload(clean_file_path(dest), source=file))
+        elif src.is_file():
+            dest = _join(base, src.name) if into_dir or base == "/" else base
+            uploads.append(Upload(clean_file_path(dest), source=src))
+        else:
+            raise InputError(
+                f"{src}: not a regular file or directory",
+                hint="put regular files or directories only",
+            )
+    for up in uploads:
+        assert up.source is not None
+        total += up.source.stat().st_size
+    return UploadPlan(uploads, total)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Regular files under `root`, sorted, following no symlinked directories."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_file():
+                yield path
+
+
+def _join(*parts: str) -> str:
+    return "/" + "/".join(p.strip("/") for p in parts if p.strip("/"))
+
+
+def download(backend: Backend, repo: str, ref: str, path: str, dest: Path) -> list[Path]:
+    """Copy a file or a directory tree from the repo to `dest`; returns files written."""
+    entries = list(backend.walk_files(repo, ref, path))
+    if not entries:
+        # an empty result: either a missing path (list_files raises) or an empty repo
+        backend.list_files(repo, ref, path)
+        return []
+    single = len(entries) == 1 and entries[0].path == path
+    written: list[Path] = []
+    if single:
+        target = dest / Path(path).name if dest.is_dir() else dest
+        _check_parent(target.parent)
+        _write_atomic(backend, repo, ref, path, target)
+        return [target]
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+    prefix = "" if path == "/" else path
+    for entry in entries:
+        rel = entry.path[len(prefix) :].lstrip("/")
+        target = dest / rel
+        resolved_parent = target.parent.resolve()
+        if resolved_parent != root and root not in resolved_parent.parents:
+            raise UsageError(
+                f"refusing to write {entry.path} outside {dest}",
+                hint="choose a destination without symlinked directories",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(backend, repo, ref, entry.path, target)
+        written.append(target)
+    return written
+
+
+def _check_parent(parent: Path) -> None:
+    if not parent.exists():
+        raise UsageError(
+            f"destination directory {parent} does not exist",
+            hint="create it first or choose another -o path",
+        )
+
+
+def _write_atomic(backend: Backend, repo: str, ref: str, path: str, target: Path) -> None:
+    if target.is_symlink():
+        raise UsageError(
+            f"refusing to overwrite the symlink {target}",
+            hint="remove it or choose another destination",
+        )
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".capstone-get-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in backend.read_file(repo, ref, path):
+                out.write(chunk)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

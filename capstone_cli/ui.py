@@ -1,0 +1,160 @@
+"""The only module that writes to the terminal.
+
+Data (tables, JSON, file content) goes to stdout; progress, diagnostics and errors go to
+stderr, so `capstone jobs --json | jq` always works. Colour and animation only on a TTY; Rich
+honours NO_COLOR. When stderr is not a TTY (CI, pipes) progress is printed as plain lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from capstone_cli.errors import CapstoneError
+
+_width = int(os.environ["CAPSTONE_WIDTH"]) if os.environ.get("CAPSTONE_WIDTH") else None
+out = Console(highlight=False, width=_width)
+if _width is None and not out.is_terminal:
+    out = Console(highlight=False, width=200)  # pipes and CI: no folding at 80 columns
+err = Console(stderr=True, width=_width, highlight=False, soft_wrap=True)
+
+
+def is_tty() -> bool:
+    return err.is_terminal
+
+
+# -- data -------------------------------------------------------------------------------
+def render_json(obj: Any) -> None:
+    """Machine-readable output: stable snake_case keys, one document."""
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def render_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    empty: str | None = None,
+) -> None:
+    """A table on stdout; `empty` is said on stderr when there are no rows."""
+    if not rows and empty:
+        info(empty)
+        return
+    table = Table(title=title, show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+def render_text(text: str) -> None:
+    out.print(text, markup=False, highlight=False)
+
+
+def write_bytes(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+
+
+# -- diagnostics ------------------------------------------------------------------------
+def info(message: str) -> None:
+    err.print(message, markup=False, highlight=False)
+
+
+def success(message: str) -> None:
+    err.print(f"[green]✓[/green] {_escape(message)}")
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {_escape(message)}")
+
+
+def error(exc: BaseException, *, debug: bool = False) -> None:
+    """`error: <message>` then the cause chain (with --debug) and `hint: <next step>`."""
+    if isinstance(exc, CapstoneError):
+        err.print(f"[bold red]error:[/bold red] {_escape(exc.message)}")
+        if debug:
+            cause = exc.__cause__
+            while cause is not None:
+                err.print(f"  caused by: {_escape(repr(cause))}")
+                cause = cause.__cause__
+        if exc.hint:
+            err.print(f"[cyan]hint:[/cyan] {_escape(exc.hint)}")
+    else:
+        err.print(f"[bold red]error:[/bold red] {_escape(f'{type(exc).__name__}: {exc}')}")
+        err.print(
+            "[cyan]hint:[/cyan] this is a bug in capstone; run again with --debug for the"
+            " traceback and report it"
+        )
+
+
+def traceback() -> None:
+    err.print_exception(show_locals=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# -- progress ---------------------------------------------------------------------------
+@contextmanager
+def byte_progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar for uploads/downloads on a TTY; a start/end line otherwise."""
+    if not is_tty() or (total is not None and total < 8 << 20):
+        start = time.monotonic()
+        done = 0
+
+        def add_plain(n: int) -> None:
+            nonlocal done
+            done += n
+
+        yield add_plain
+        if total is None or total >= 8 << 20:
+            info(f"{description}: {_human(done)} in {time.monotonic() - start:.1f}s")
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+
+        def add(n: int) -> None:
+            progress.advance(task, n)
+
+        yield add
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def human_bytes(n: float) -> str:
+    return _human(n)

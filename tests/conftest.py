@@ -1,0 +1,45 @@
+"""Fixtures shared by every test: an isolated CAPSTONE_HOME, a store, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capstone_cli.engine.store import Store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def capstone_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own CAPSTONE_HOME, backend and terminal width."""
+    home = tmp_path / "capstone-home"
+    monkeypatch.setenv("CAPSTONE_HOME", str(home))
+    monkeypatch.delenv("CAPSTONE_BACKEND", raising=False)
+    monkeypatch.delenv("CAPSTONE_DEBUG", raising=False)
+    monkeypatch.setenv("CAPSTONE_WIDTH", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+@pytest.fixture
+def store(capstone_home: Path) -> Iterator[Store]:
+    s = Store(capstone_home)
+    yield s
+    s.close()
+
+
+def capstone_cmd() -> list[str]:
+    """The CLI as a real subprocess (same interpreter as the tests)."""
+    return [sys.executable, "-m", "capstone_cli"]
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CAPSTONE_HOME"] = str(home)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
