@@ -23,7 +23,8 @@ migration = MIGRATIONS.append
 
 @migration
 def m001_store(db: sqlite3.Connection) -> None:
-    db.executescript(
+    _script(
+        db,
         """
         CREATE TABLE repos(
             id INTEGER PRIMARY KEY,
@@ -68,6 +69,13 @@ def m001_store(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run `;`-separated DDL inside the caller's transaction (executescript would commit)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -142,10 +150,102 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield db
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
     try:
         db.execute("COMMIT")
     except sqlite3.Error as exc:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise translate_error(exc) from exc
+
+
+@migration
+def m002_pipelines_jobs(db: sqlite3.Connection) -> None:
+    """Pipelines, jobs, per-datum results (with staged outputs) and logs of the engine.
+
+    A datum's result and its staged output rows are written together in one short transaction
+    the moment the datum finishes, so a killed run resumes without re-running it; the job's
+    output commit is assembled from `datum_outputs` in one transaction at the end of the job.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE pipelines(
+            name TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            spec TEXT NOT NULL,
+            effective TEXT NOT NULL,
+            salt TEXT NOT NULL,
+            stopped INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE jobs(
+            seq INTEGER PRIMARY KEY,
+            pipeline TEXT NOT NULL,
+            id TEXT NOT NULL,
+            pipeline_version INTEGER NOT NULL,
+            output_commit INTEGER,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            data_total INTEGER NOT NULL DEFAULT 0,
+            data_processed INTEGER NOT NULL DEFAULT 0,
+            data_skipped INTEGER NOT NULL DEFAULT 0,
+            data_failed INTEGER NOT NULL DEFAULT 0,
+            data_recovered INTEGER NOT NULL DEFAULT 0,
+            download_bytes INTEGER NOT NULL DEFAULT 0,
+            upload_bytes INTEGER NOT NULL DEFAULT 0,
+            download_seconds REAL NOT NULL DEFAULT 0,
+            process_seconds REAL NOT NULL DEFAULT 0,
+            upload_seconds REAL NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            started TEXT,
+            finished TEXT,
+            UNIQUE(pipeline, id)
+        );
+        CREATE INDEX jobs_by_id ON jobs(id);
+        CREATE TABLE job_inputs(
+            job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+            repo TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            commit_id INTEGER,
+            PRIMARY KEY(job_seq, repo, branch)
+        ) WITHOUT ROWID;
+        CREATE TABLE job_datums(
+            job_seq INTEGER NOT NULL,
+            datum TEXT NOT NULL,
+            state TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            files TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            download_seconds REAL NOT NULL DEFAULT 0,
+            process_seconds REAL NOT NULL DEFAULT 0,
+            upload_seconds REAL NOT NULL DEFAULT 0,
+            download_bytes INTEGER NOT NULL DEFAULT 0,
+            upload_bytes INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY(job_seq, datum)
+        ) WITHOUT ROWID;
+        CREATE TABLE datum_outputs(
+            job_seq INTEGER NOT NULL,
+            datum TEXT NOT NULL,
+            path TEXT NOT NULL,
+            blob BLOB NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY(job_seq, datum, path)
+        ) WITHOUT ROWID;
+        CREATE TABLE logs(
+            id INTEGER PRIMARY KEY,
+            pipeline TEXT NOT NULL,
+            job TEXT NOT NULL,
+            datum TEXT NOT NULL DEFAULT '',
+            ts TEXT NOT NULL,
+            stream TEXT NOT NULL DEFAULT 'stdout',
+            master INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX logs_by_job ON logs(job, pipeline);
+        """
+    )
