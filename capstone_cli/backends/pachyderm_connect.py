@@ -1,0 +1,261 @@
+"""Connect to a Pachyderm 2.x cluster the way pachctl does, and check it answers.
+
+pachctl resolves the server from a `--address`-style override, then `$PACHD_ADDRESS`, then the
+active context of its config (`$PACH_CONFIG` or `~/.pachyderm/config.json`, `$PACH_CONTEXT` to pick
+another context). pachyderm_sdk only reads the config's active context, so this module does the
+resolution itself and hands the SDK a finished address plus the context's token and CAs.
+
+Every client gets deadlines on unary calls (a dead pachd fails a call in seconds instead of hanging
+a command) and a GetVersion round trip before it is returned, so a wrong address, a missing login
+or a 1.x server is reported once, up front, with the next command to run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from pachyderm_sdk import Client
+from pachyderm_sdk.config import ConfigFile, Context
+
+from capstone_cli.errors import CapstoneError, PachydermError, UnreachableError, UsageError
+
+DEFAULT_ADDRESS = "grpc://localhost:30650"  # what `pachctl port-forward` exposes
+CONNECT_TIMEOUT_S = 5.0
+RPC_TIMEOUT_S = 30.0
+SUPPORTED_MAJOR = 2
+MIN_MINOR = 8  # CreatePipelineV2 and effective specs arrived in 2.8
+
+_UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+_AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect and with what credentials, and where that choice came from."""
+
+    address: str
+    source: str  # "flag" | "PACHD_ADDRESS" | "config:<context>" | "default"
+    project: str
+    session_token: str | None = None
+    root_certs: bytes | None = None
+    transaction_id: str | None = None
+
+
+class DeadlineInterceptor(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
+):
+    """Gives calls that carry no deadline a default one.
+
+    pachyderm_sdk's stubs take no `timeout`, so this is the only way to bound a call. Unary
+    calls always get `unary_s`; streaming calls get `stream_s`, which is None (no deadline) by
+    default because uploads, downloads and `logs --follow` may legitimately run for hours, and is
+    set for a short scope with `stream_deadline()` where a stream is a quick poll.
+    """
+
+    def __init__(self, unary_s: float | None = RPC_TIMEOUT_S) -> None:
+        self.unary_s = unary_s
+        self._local = threading.local()
+
+    @property
+    def stream_s(self) -> float | None:
+        value: float | None = getattr(self._local, "stream_s", None)
+        return value
+
+    @contextmanager
+    def stream_deadline(self, seconds: float | None) -> Iterator[None]:
+        """Bound streaming calls started by this thread inside the block."""
+        previous = self.stream_s
+        self._local.stream_s = seconds
+        try:
+            yield
+        finally:
+            self._local.stream_s = previous
+
+    def _with_timeout(self, details: Any, seconds: float | None) -> Any:
+        if details.timeout is not None or seconds is None:
+            return details
+        return details._replace(timeout=seconds)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_timeout(details, self.unary_s), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_timeout(details, self.stream_s), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, request_iter: Any) -> Any:
+        return continuation(self._with_timeout(details, self.stream_s), request_iter)
+
+
+class DeadlineClient(Client):  # type: ignore[misc]
+    """A pachyderm_sdk Client whose channel applies `DeadlineInterceptor`.
+
+    `Client._init_api` is the one place every stub is built from `self._channel` (also after the
+    SDK rebuilds the channel for a new token), so wrapping the channel there covers every call.
+    """
+
+    def __init__(self, *args: Any, unary_timeout_s: float | None = RPC_TIMEOUT_S, **kw: Any):
+        self.deadlines = DeadlineInterceptor(unary_timeout_s)
+        super().__init__(*args, **kw)
+
+    def _init_api(self) -> None:
+        self._channel = grpc.intercept_channel(self._channel, self.deadlines)  # type: ignore[has-type]
+        super()._init_api()
+
+
+def config_path() -> Path:
+    """pachctl's config file: `$PACH_CONFIG`, else `~/.pachyderm/config.json`."""
+    env = os.environ.get("PACH_CONFIG")
+    return Path(env).expanduser() if env else Path.home() / ".pachyderm" / "config.json"
+
+
+def _load_context() -> tuple[str, Context] | None:
+    """The context pachctl would use, or None when there is no config file."""
+    path = config_path()
+    if not path.is_file():
+        return None
+    try:
+        config = ConfigFile(json.loads(path.read_text(encoding="utf-8")))
+        wanted = os.environ.get("PACH_CONTEXT")
+        if wanted:
+            config.set_active_context(wanted)
+        name = str(config._config_file_data["v2"]["active_context"])
+        return name, config.active_context
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise UsageError(
+            f"cannot use pachctl config {path}: {exc}",
+            hint="check it with `pachctl config list context`, or set PACHD_ADDRESS",
+        ) from exc
+    except Exception as exc:  # the SDK's ConfigError has no common base with ours
+        raise UsageError(
+            f"cannot use pachctl config {path}: {exc}",
+            hint="pick a context with `pachctl config set active-context NAME` or PACH_CONTEXT",
+        ) from exc
+
+
+def resolve_target(address: str | None = None, project: str | None = None) -> Target:
+    """Decide address, credentials and project without touching the network."""
+    loaded = _load_context()
+    context = loaded[1] if loaded else None
+    env_address = os.environ.get("PACHD_ADDRESS")
+    if address:
+        chosen, source = address, "flag"
+    elif env_address:
+        chosen, source = env_address, "PACHD_ADDRESS"
+    elif loaded and context is not None:
+        chosen, source = context.active_pachd_address, f"config:{loaded[0]}"
+    else:
+        chosen, source = DEFAULT_ADDRESS, "default"
+    return Target(
+        address=chosen,
+        source=source,
+        project=project or (context.project if context and context.project else "default"),
+        session_token=context.session_token if context else None,
+        root_certs=context.server_cas_decoded if context else None,
+        transaction_id=context.active_transaction if context else None,
+    )
+
+
+def make_client(target: Target, unary_timeout_s: float | None = RPC_TIMEOUT_S) -> DeadlineClient:
+    """Build (lazily; nothing connects yet) a client for `target`."""
+    address = target.address if "://" in target.address else f"grpc://{target.address}"
+    try:
+        client: DeadlineClient = DeadlineClient.from_pachd_address(
+            address,
+            auth_token=target.session_token,
+            root_certs=target.root_certs,
+            transaction_id=target.transaction_id,
+        )
+    except ValueError as exc:
+        raise UsageError(
+            f"invalid pachd address {target.address!r}: {exc}",
+            hint="use host:port or grpc://host:port (grpcs:// for TLS)",
+        ) from exc
+    client.deadlines.unary_s = unary_timeout_s
+    return client
+
+
+RPC_FAILURES: tuple[type[BaseException], ...] = (grpc.RpcError, ConnectionError)
+"""What a failed call raises: grpc errors, and the ConnectionError (with the grpc error as its
+cause) that pachyderm_sdk's interceptor substitutes for UNAVAILABLE and auth-not-activated."""
+
+
+def rpc_status(exc: BaseException) -> tuple[str, str]:
+    """(status code name, server message) of a failed call."""
+    if isinstance(exc, ConnectionError) and not callable(getattr(exc, "code", None)):
+        cause = exc.__cause__
+        if cause is not None and callable(getattr(cause, "code", None)):
+            return rpc_status(cause)
+        return "UNAVAILABLE", str(exc).strip()
+    code = getattr(exc, "code", None)
+    details = getattr(exc, "details", None)
+    name = "UNKNOWN"
+    if callable(code):
+        status = code()
+        name = getattr(status, "name", str(status))
+    message = details() if callable(details) else None
+    return name, str(message or exc)
+
+
+def connection_error(exc: BaseException, target: Target) -> CapstoneError:
+    """Map a failed first call to an error whose hint fixes the connection."""
+    code, message = rpc_status(exc)
+    where = f"{target.address} (from {target.source})"
+    if code in _UNREACHABLE_CODES:
+        return UnreachableError(
+            f"cannot reach pachd at {where}: {message}",
+            hint="start `pachctl port-forward`, or point PACHD_ADDRESS (or --address) at pachd",
+        )
+    if code in _AUTH_CODES:
+        return PachydermError(
+            f"pachd at {where} refused the request ({code}): {message}",
+            hint="log in with `pachctl auth login` (or set PACH_PYTHON_AUTH_TOKEN)",
+        )
+    return PachydermError(f"pachd at {where} failed: {code}: {message}")
+
+
+def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
+    """GetVersion with a short deadline; return "major.minor.micro" of a supported server."""
+    deadlines = getattr(client, "deadlines", None)
+    previous = deadlines.unary_s if deadlines is not None else None
+    if deadlines is not None:
+        deadlines.unary_s = timeout_s
+    try:
+        version = client.get_version()
+    except RPC_FAILURES as exc:
+        raise connection_error(exc, target) from exc
+    finally:
+        if deadlines is not None:
+            deadlines.unary_s = previous
+    major, minor = int(version.major), int(version.minor)
+    text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
+    if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
+        raise PachydermError(
+            f"pachd at {target.address} is version {text}; capstone needs "
+            f"{SUPPORTED_MAJOR}.{MIN_MINOR} or newer {SUPPORTED_MAJOR}.x",
+            hint="upgrade the cluster, or use `--backend embedded`",
+        )
+    return text
+
+
+def connect(
+    address: str | None = None,
+    project: str | None = None,
+    *,
+    timeout_s: float = CONNECT_TIMEOUT_S,
+    rpc_timeout_s: float | None = RPC_TIMEOUT_S,
+) -> tuple[Client, str]:
+    """Connect to pachd and return (client, project) once GetVersion has answered."""
+    target = resolve_target(address, project)
+    client = make_client(target, rpc_timeout_s)
+    check_version(client, target, timeout_s)
+    return client, target.project
