@@ -26,7 +26,7 @@ class UploadPlan:
     total_bytes: int
 
 
-def plan_uploads(sources: Sequence[Path], target: str) -> UploadPlan:
+def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) -> UploadPlan:
     """Map local `sources` to repo paths under `target`; validates everything first.
 
     A single file with a target that does not end in `/` is written AT the target path; other
@@ -46,10 +46,8 @@ def plan_uploads(sources: Sequence[Path], target: str) -> UploadPlan:
                 f"{src}: no such file or directory", hint="check the path; nothing was uploaded"
             )
         if src.is_dir():
-            for file in _walk(src):
-                rel = file.relative_to(src).as_posix()
-                dest = _join(base, rel)
-                uploads.append(Upload(clean_file_path(dest), source=file))
+            for rel, file in _walk(src):
+                uploads.append(Upload(clean_file_path(_join(base, rel)), source=file))
         elif src.is_file():
             dest = _join(base, src.name) if into_dir or base == "/" else base
             uploads.append(Upload(clean_file_path(dest), source=src))
@@ -58,20 +56,22 @@ def plan_uploads(sources: Sequence[Path], target: str) -> UploadPlan:
                 f"{src}: not a regular file or directory",
                 hint="put regular files or directories only",
             )
-    for up in uploads:
-        assert up.source is not None
-        total += up.source.stat().st_size
+    if sizes:  # only for a progress bar: a stat per file
+        total = sum(os.stat(up.source).st_size for up in uploads if up.source is not None)
     return UploadPlan(uploads, total)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Regular files under `root`, sorted, following no symlinked directories."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_file():
-                yield path
+def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, Path]]:
+    """(relative posix path, path) of regular files under `root`, sorted; symlinked
+    directories are not followed (symlinked files are read as their target)."""
+    with os.scandir(root) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        name = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path), name)
+        elif entry.is_file():
+            yield name, Path(entry.path)
 
 
 def _join(*parts: str) -> str:

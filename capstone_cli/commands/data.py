@@ -25,15 +25,12 @@ def put(
     """
     ref = parse_ref(target)
     path = target.partition(":")[2] or "/"
-    plan = transfer.plan_uploads(sources, path)
+    plan = transfer.plan_uploads(sources, path, sizes=ui.is_tty())
     with ui.byte_progress(f"uploading to {ref.repo}@{ref.ref}", plan.total_bytes) as advance:
         commit = context.backend().put_files(
             ref.repo, ref.ref, plan.uploads, description=message, on_bytes=advance
         )
-    ui.success(
-        f"committed {len(plan.uploads)} file(s), {ui.human_bytes(plan.total_bytes)} to "
-        f"{ref.repo}@{ref.ref} ({commit.id})"
-    )
+    ui.success(f"committed {len(plan.uploads)} file(s) to {ref.repo}@{ref.ref} ({commit.id})")
 
 
 def get(

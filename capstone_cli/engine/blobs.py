@@ -12,7 +12,7 @@ import hashlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,6 +51,26 @@ class BlobStore:
                 (digest, len(data)),
             )
         return digest, len(data)
+
+    def put_many(self, datas: Iterable[bytes]) -> list[bytes]:
+        """Store many blobs in one statement; returns their digests in order."""
+        rows: list[tuple[bytes, int, bytes | None]] = []
+        digests: list[bytes] = []
+        for data in datas:
+            if len(data) > INLINE_MAX:
+                digest, _ = self.put_bytes(data)
+            else:
+                digest = hashlib.sha256(data).digest()
+                rows.append((digest, len(data), data))
+            digests.append(digest)
+        self.db.executemany("INSERT OR IGNORE INTO blobs(hash, size, data) VALUES(?,?,?)", rows)
+        return digests
+
+    def read_small(self, source: Path) -> bytes | None:
+        """A file's content when it is small enough to pack inline, else None."""
+        with open(source, "rb") as f:
+            data = f.read(INLINE_MAX + 1)
+        return data if len(data) <= INLINE_MAX else None
 
     def put_file(
         self, source: Path, on_bytes: Callable[[int], None] | None = None

@@ -46,11 +46,17 @@ def check_pipeline_name(name: str) -> str:
     return name
 
 
+# Already-clean paths (the common case) are accepted by one regex match.
+_CLEAN = re.compile(r"(?:/[A-Za-z0-9_\-.,=:;#%&~$'\"<>|` ]+)+")
+
+
 def clean_file_path(path: str) -> str:
     """Normalise a repo path to `/a/b` form and validate it; `/` is the root.
 
     Raises InvalidNameError for anything Pachyderm would refuse.
     """
+    if _CLEAN.fullmatch(path) and "/." not in path:
+        return path
     if path is None:
         raise InvalidNameError("empty file path")
     parts = [p for p in path.replace("\\", "/").split("/") if p != ""]

@@ -358,7 +358,7 @@ class Store:
             commit = self.start_commit(repo, branch, description=description)
             for path in delete_paths:
                 self.delete_path(commit.rowid, clean_file_path(path))
-            batch: list[tuple[int, str, bytes, int]] = []
+            small: list[tuple[str, bytes]] = []
             for item in files:
                 path = clean_file_path(item.path)
                 if path == "/":
@@ -366,24 +366,36 @@ class Store:
                         "cannot write a file at the repo root '/'",
                         hint="give a file path such as /data/file.txt",
                     )
-                if item.data is not None:
-                    digest, size = self.blobs.put_bytes(item.data)
+                data = item.data
+                if data is None and item.source is not None:
+                    data = self.blobs.read_small(item.source)
+                if data is not None:
+                    small.append((path, data))
                     if on_bytes:
-                        on_bytes(size)
+                        on_bytes(len(data))
+                    if len(small) >= BATCH:
+                        self._write_small(commit.rowid, small)
+                        small = []
                 elif item.source is not None:
                     digest, size = self.blobs.put_file(item.source, on_bytes)
+                    self._write_rows([(commit.rowid, path, digest, size)])
                 else:
                     raise ValueError("NewFile needs data or source")
-                batch.append((commit.rowid, path, digest, size))
-                if len(batch) >= BATCH:
-                    self._write_rows(batch)
-                    batch = []
-            self._write_rows(batch)
+            self._write_small(commit.rowid, small)
             self.check_collisions(commit.rowid)
             commit = self.finish_commit(commit)
             if on_commit:
                 on_commit(commit)
         return commit
+
+    def _write_small(self, commit_rowid: int, items: list[tuple[str, bytes]]) -> None:
+        digests = self.blobs.put_many(data for _path, data in items)
+        self._write_rows(
+            [
+                (commit_rowid, path, d, len(data))
+                for (path, data), d in zip(items, digests, strict=True)
+            ]
+        )
 
     def _write_rows(self, rows: list[tuple[int, str, bytes, int]]) -> None:
         if rows:
