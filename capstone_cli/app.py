@@ -86,10 +86,11 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import data, repo
+    from capstone_cli.commands import data, repo, stages
 
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
     data.register(app)
+    stages.register(app)
 
 
 _register()

@@ -158,3 +158,102 @@ def _human(n: float) -> str:
 
 def human_bytes(n: float) -> str:
     return _human(n)
+
+
+# -- live job display -------------------------------------------------------------------
+class JobsDisplay:
+    """Per pipeline: state, datums processed/skipped/failed/total, rate, ETA.
+
+    On a TTY a Rich Live table redrawn in place; elsewhere one plain line per change of state
+    or every few seconds, so CI logs stay readable.
+    """
+
+    def __init__(self, title: str = "jobs") -> None:
+        self.title = title
+        self.started = time.monotonic()
+        self.first_seen: dict[str, tuple[float, int]] = {}
+        self.last_plain: dict[str, tuple[str, int]] = {}
+        self.last_plain_at = 0.0
+        self.live: Any = None
+        self.extra: dict[str, str] = {}
+
+    def __enter__(self) -> JobsDisplay:
+        if is_tty():
+            from rich.live import Live
+
+            self.live = Live(console=err, refresh_per_second=4, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def note(self, pipeline: str, text: str) -> None:
+        """Extra per-pipeline detail (e.g. images rejected by reason)."""
+        self.extra[pipeline] = text
+
+    def _rate_eta(self, job: Any) -> tuple[str, str]:
+        done = job.data_processed + job.data_skipped + job.data_failed + job.data_recovered
+        now = time.monotonic()
+        t0, d0 = self.first_seen.setdefault(job.id + job.pipeline, (now, done))
+        if now - t0 < 0.5 or done <= d0:
+            return "", ""
+        rate = (done - d0) / (now - t0)
+        left = max(job.data_total - done, 0)
+        return f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+
+    def update(self, jobs: Sequence[Any]) -> None:
+        if self.live is not None:
+            table = Table(title=self.title, box=None, header_style="bold")
+            for col in (
+                "PIPELINE",
+                "STATE",
+                "PROCESSED",
+                "SKIPPED",
+                "FAILED",
+                "TOTAL",
+                "RATE",
+                "ETA",
+                "",
+            ):
+                table.add_column(col)
+            for job in jobs:
+                rate, eta = self._rate_eta(job)
+                style = {
+                    "JOB_SUCCESS": "green",
+                    "JOB_FAILURE": "red",
+                    "JOB_UNRUNNABLE": "red",
+                    "JOB_KILLED": "red",
+                }.get(job.state, "yellow")
+                table.add_row(
+                    job.pipeline,
+                    f"[{style}]{job.state}[/{style}]",
+                    str(job.data_processed),
+                    str(job.data_skipped),
+                    str(job.data_failed),
+                    str(job.data_total),
+                    rate,
+                    eta,
+                    _escape(self.extra.get(job.pipeline, "")),
+                )
+            self.live.update(table)
+            return
+        now = time.monotonic()
+        for job in jobs:
+            done = job.data_processed + job.data_skipped + job.data_failed
+            key = (job.state, done)
+            prev = self.last_plain.get(job.pipeline)
+            if (
+                prev is None
+                or prev[0] != job.state
+                or (now - self.last_plain_at > 5 and prev != key)
+            ):
+                self.last_plain[job.pipeline] = key
+                self.last_plain_at = now
+                extra = self.extra.get(job.pipeline, "")
+                info(
+                    f"{job.pipeline}: {job.state} processed={job.data_processed} "
+                    f"skipped={job.data_skipped} failed={job.data_failed} "
+                    f"total={job.data_total}" + (f" {extra}" if extra else "")
+                )
