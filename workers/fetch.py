@@ -1,0 +1,260 @@
+"""Fetch one image's bytes from an http(s) URL, a `file://` URL or a local path.
+
+Why not `urllib.request.urlopen`: it follows redirects to any scheme, has one timeout for
+connect and read, trusts Content-Length for nothing and raises on every failure. A captioning
+TSV of web URLs fails 30-40% of the time (link rot, 404s, dead DNS, HTML error pages), so a
+failure is an expected *result* here, never an exception: `fetch()` returns a `FetchResult`
+with either the bytes or one of the reason codes of the images stage's `rejects.tsv`.
+
+Only the standard library is used (`http.client`), so the workers need no new dependency.
+Transient failures (timeouts, connection resets, 429, 5xx) are retried with a small backoff;
+permanent ones (404, DNS, bad scheme, too large) are not. Each attempt opens its own
+connection (web datasets rarely hit one host twice in a row) and ignores `$HTTP_PROXY`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.request import url2pathname
+
+MIB = 1024 * 1024
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "capstone-images/0.1 (+https://github.com/pachyderm/pachyderm tutorial 201)"
+READ_CHUNK = 64 * 1024
+# Characters left alone when re-quoting a URL path/query that contains spaces or non-ASCII.
+_SAFE_URL_CHARS = "/%:@!$&'()*+,;=~-._?"
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Limits for one fetch; built from the images stage's params (see `from_params`)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    max_bytes: int = 20 * MIB
+    max_redirects: int = 5
+    retries: int = 2
+    backoff: float = 0.25  # first retry waits this long, then doubles (capped at 4 s)
+    total_timeout: float = 60.0  # per attempt: stops a server that drips one byte per second
+    data_root: Path | None = None  # where relative paths resolve ($CAPSTONE_DATA_ROOT)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], env: dict[str, str] | None = None) -> FetchConfig:
+        """The stage params (defaults from the layout contract) and `$CAPSTONE_DATA_ROOT`."""
+        environ = os.environ if env is None else env
+        root = environ.get("CAPSTONE_DATA_ROOT") or None
+        return cls(
+            connect_timeout=float(params.get("connect_timeout", 5.0)),
+            read_timeout=float(params.get("read_timeout", 15.0)),
+            max_bytes=int(params.get("max_bytes", 20 * MIB)),
+            max_redirects=int(params.get("max_redirects", 5)),
+            retries=int(params.get("retries", 2)),
+            backoff=float(params.get("backoff", 0.25)),
+            total_timeout=float(params.get("total_timeout", 60.0)),
+            data_root=Path(root) if root else None,
+        )
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Either `data` (the body) or a `reason` code plus a human `detail`."""
+
+    data: bytes | None = None
+    reason: str = ""
+    detail: str = ""
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+
+class _Failure(Exception):
+    """Internal: one attempt failed with a reason code; `transient` says whether to retry."""
+
+    def __init__(self, reason: str, detail: str = "", transient: bool = False) -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail or reason
+        self.transient = transient
+
+
+def fetch(url: str, config: FetchConfig | None = None) -> FetchResult:
+    """The bytes at `url`, or why not. Never raises for an expected failure."""
+    cfg = config or FetchConfig()
+    url = url.strip()
+    scheme = urlsplit(url).scheme.lower() if not url.startswith("/") else ""
+    if scheme in ("http", "https"):
+        return _fetch_http_with_retries(url, cfg)
+    try:
+        if scheme == "file":
+            return FetchResult(data=_read_local(_file_url_path(url), cfg))
+        if scheme == "":
+            return FetchResult(data=_read_local(_local_path(url, cfg), cfg))
+        raise _Failure("unsupported_scheme", f"scheme {scheme!r} is not supported")
+    except _Failure as failure:
+        return FetchResult(reason=failure.reason, detail=failure.detail)
+
+
+def _file_url_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise _Failure("unsupported_scheme", f"file URL on a remote host {parts.netloc!r}")
+    return Path(url2pathname(unquote(parts.path)))
+
+
+def _local_path(text: str, cfg: FetchConfig) -> Path:
+    path = Path(text)
+    if path.is_absolute():
+        return path
+    if cfg.data_root is None:
+        raise _Failure("local_path", "relative path and no $CAPSTONE_DATA_ROOT to resolve it")
+    return cfg.data_root / path
+
+
+def _read_local(path: Path, cfg: FetchConfig) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > cfg.max_bytes:
+            raise _Failure("too_large", f"{size} bytes > max_bytes {cfg.max_bytes}")
+        with path.open("rb") as handle:
+            data = handle.read(cfg.max_bytes + 1)
+    except OSError as exc:
+        raise _Failure("io_error", f"{type(exc).__name__}: {exc}") from None
+    if len(data) > cfg.max_bytes:  # grew while we read it
+        raise _Failure("too_large", f"more than max_bytes {cfg.max_bytes}")
+    return data
+
+
+def _fetch_http_with_retries(url: str, cfg: FetchConfig) -> FetchResult:
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return FetchResult(data=_fetch_following_redirects(url, cfg), attempts=attempts)
+        except _Failure as failure:
+            if not failure.transient or attempts > cfg.retries:
+                return FetchResult(reason=failure.reason, detail=failure.detail, attempts=attempts)
+        time.sleep(min(cfg.backoff * (2 ** (attempts - 1)), 4.0))
+
+
+def _fetch_following_redirects(url: str, cfg: FetchConfig) -> bytes:
+    seen = {url}
+    current = url
+    for _ in range(cfg.max_redirects + 1):
+        location = _get_once(current, cfg)
+        if isinstance(location, bytes):
+            return location
+        target = urljoin(current, location)
+        target_scheme = urlsplit(target).scheme.lower()
+        if target_scheme not in ("http", "https"):
+            raise _Failure("redirect_scheme", f"redirect to {target_scheme or '?'}: {target}")
+        if target in seen:
+            raise _Failure("too_many_redirects", f"redirect loop back to {target}")
+        seen.add(target)
+        current = target
+    raise _Failure("too_many_redirects", f"more than {cfg.max_redirects} redirects")
+
+
+def _request_target(url: str) -> tuple[str, str, int, str]:
+    """(scheme, ASCII host, port, quoted path?query) of an http(s) URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if not host:
+        raise _Failure("malformed_line", f"no host in {url!r}")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+        port = parts.port or (443 if scheme == "https" else 80)
+    except UnicodeError as exc:
+        raise _Failure("dns", f"host {host!r} is not a valid name: {exc}") from None
+    except ValueError as exc:
+        raise _Failure("malformed_line", f"bad port in {url!r}: {exc}") from None
+    path = quote(parts.path or "/", safe=_SAFE_URL_CHARS)
+    if parts.query:
+        path += "?" + quote(parts.query, safe=_SAFE_URL_CHARS)
+    return scheme, ascii_host, port, path
+
+
+def _connect(scheme: str, host: str, port: int, cfg: FetchConfig) -> http.client.HTTPConnection:
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        conn = http.client.HTTPSConnection(
+            host, port, timeout=cfg.connect_timeout, context=ssl.create_default_context()
+        )
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=cfg.connect_timeout)
+    conn.connect()
+    if conn.sock is not None:  # connect timeout done; every later socket op gets the read one
+        conn.sock.settimeout(cfg.read_timeout)
+    return conn
+
+
+def _get_once(url: str, cfg: FetchConfig) -> bytes | str:
+    """The body of a 2xx answer, or the Location of a redirect; `_Failure` otherwise."""
+    scheme, host, port, path = _request_target(url)
+    deadline = time.monotonic() + cfg.total_timeout
+    conn: http.client.HTTPConnection | None = None
+    try:
+        conn = _connect(scheme, host, port, cfg)
+        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
+        response = conn.getresponse()
+        status = response.status
+        if status in REDIRECT_STATUSES:
+            location = response.getheader("Location")
+            if not location:
+                raise _Failure(f"http_{status}", "redirect without a Location header")
+            return location
+        if not 200 <= status < 300:
+            transient = status == 429 or status >= 500
+            raise _Failure(f"http_{status}", f"HTTP {status} {response.reason}", transient)
+        return _read_body(response, cfg, deadline)
+    except _Failure:
+        raise
+    except socket.gaierror as exc:
+        raise _Failure("dns", f"cannot resolve {host}: {exc}") from None
+    except TimeoutError as exc:  # socket.timeout is an alias since 3.10
+        raise _Failure("timeout", f"{type(exc).__name__}: {exc}", transient=True) from None
+    except http.client.InvalidURL as exc:  # control characters in host or path: not transient
+        raise _Failure("malformed_line", f"invalid URL: {exc}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise _Failure("connection", f"TLS certificate: {exc}") from None
+    except (ConnectionError, http.client.HTTPException, ssl.SSLError) as exc:
+        # resets, refusals, RemoteDisconnected, IncompleteRead, bad status lines
+        raise _Failure("connection", f"{type(exc).__name__}: {exc}", transient=True) from None
+    except OSError as exc:  # no route to host, network unreachable, ...
+        raise _Failure("connection", f"{type(exc).__name__}: {exc}", transient=True) from None
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _read_body(response: http.client.HTTPResponse, cfg: FetchConfig, deadline: float) -> bytes:
+    """The body, refusing more than `max_bytes` by the header and while streaming."""
+    declared = response.getheader("Content-Length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > cfg.max_bytes:
+        raise _Failure("too_large", f"Content-Length {declared} > max_bytes {cfg.max_bytes}")
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = response.read(READ_CHUNK)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > cfg.max_bytes:
+            raise _Failure("too_large", f"body exceeds max_bytes {cfg.max_bytes}")
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _Failure("timeout", f"body not read within {cfg.total_timeout} s", True)
+    if declared is not None and declared.strip().isdigit() and total < int(declared):
+        # http.client's read(amt) returns short data at EOF instead of raising IncompleteRead
+        raise _Failure("connection", f"body ended after {total} of {declared} bytes", True)
+    return b"".join(chunks)
