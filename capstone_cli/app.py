@@ -86,11 +86,12 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import data, repo, stages
+    from capstone_cli.commands import data, datums, repo, stages
 
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
     data.register(app)
     stages.register(app)
+    datums.register(app)
 
 
 _register()

@@ -1,0 +1,136 @@
+"""Streaming split of a caption/URL TSV into Pachyderm-1.x-style chunks.
+
+Pachyderm 2.x removed `put file --split line --target-file-datums N`; this is its client-side
+replacement. The file is read line by line (never whole: a 3.3M-line file in bounded memory) and
+every N good lines become one chunk named `/<file name>/<%016x index>`, as 1.x named them, so
+re-splitting the same file gives the same chunks and a re-upload changes nothing. Malformed
+lines are reported with their line numbers and skipped (or fail the split with `strict`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from capstone_cli.backends.base import Upload
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.errors import InputError
+
+MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
+
+
+@dataclass
+class SplitReport:
+    """What the split saw: counts and the malformed lines (number, reason)."""
+
+    lines: int = 0
+    good: int = 0
+    chunks: int = 0
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    local_paths: int = 0
+
+
+def check_line(raw: bytes) -> tuple[str, str] | str:
+    """(caption, url) of a good line, or the reason it is malformed."""
+    if len(raw) > MAX_LINE:
+        return "line longer than 1 MiB"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    text = text.rstrip("\r\n")
+    if "\t" not in text:
+        return "no tab between caption and URL"
+    parts = text.split("\t")
+    if len(parts) != 2:
+        return f"{len(parts)} columns, expected 2 (caption<TAB>url)"
+    caption, url = parts[0].strip(), parts[1].strip()
+    if not caption:
+        return "empty caption"
+    if not url:
+        return "empty URL"
+    return caption, url
+
+
+def is_local(url: str) -> bool:
+    return urlsplit(url).scheme in ("", "file")
+
+
+def split_tsv(
+    path: Path,
+    *,
+    lines_per_chunk: int = 5,
+    strict: bool = False,
+    local_root: Path | None = None,
+    allow_local: bool = True,
+    report: SplitReport | None = None,
+) -> Iterator[Upload]:
+    """Yield one Upload per chunk; fills `report` as it goes.
+
+    Relative local image paths are rewritten to absolute paths under `local_root` (the TSV's
+    folder) so the embedded engine's workers find them; with `allow_local=False` (a cluster,
+    which cannot read this machine's disk) a local path is an error.
+    """
+    if lines_per_chunk < 1:
+        raise InputError("--lines-per-datum must be at least 1", hint="use e.g. 5")
+    if path.is_dir():
+        raise InputError(
+            f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
+        )
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", hint="check the path of the TSV")
+    report = report if report is not None else SplitReport()
+    name = clean_file_path(path.name).lstrip("/")
+    buffer: list[bytes] = []
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            report.lines += 1
+            if not raw.strip(b"\r\n"):
+                continue
+            checked = check_line(raw)
+            if isinstance(checked, str):
+                if strict:
+                    raise InputError(
+                        f"{path}:{number}: malformed line: {checked}",
+                        hint="fix the line, or drop --strict to skip such lines",
+                    )
+                report.malformed.append((number, checked))
+                continue
+            caption, url = checked
+            if is_local(url):
+                report.local_paths += 1
+                if not allow_local:
+                    raise InputError(
+                        f"{path}:{number}: local image path {url!r} cannot be read by a cluster",
+                        hint="use http(s) URLs on the pachyderm backend, or train with "
+                        "--backend embedded",
+                    )
+                url = _absolute(url, local_root or path.parent)
+            buffer.append(f"{caption}\t{url}\n".encode())
+            report.good += 1
+            if len(buffer) == lines_per_chunk:
+                yield _chunk(name, report.chunks, buffer)
+                report.chunks += 1
+                buffer = []
+    if buffer:
+        yield _chunk(name, report.chunks, buffer)
+        report.chunks += 1
+    if report.good == 0:
+        raise InputError(
+            f"{path} has no usable caption<TAB>url lines",
+            hint="check the file format: one caption, a tab, one URL per line",
+        )
+
+
+def _absolute(url: str, root: Path) -> str:
+    local = url[len("file://") :] if url.startswith("file://") else url
+    return os.path.normpath(root / local) if not os.path.isabs(local) else local
+
+
+def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:
+    return Upload(f"/{name}/{index:016x}", data=b"".join(lines))
