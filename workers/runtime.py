@@ -77,8 +77,9 @@ def parse_env_lines(lines: Sequence[str]) -> dict[str, str]:
     return env
 
 
-def _context(out: Path, params: dict[str, Any], input_names: Sequence[str],
-             env: Mapping[str, str]) -> DatumContext:
+def _context(
+    out: Path, params: dict[str, Any], input_names: Sequence[str], env: Mapping[str, str]
+) -> DatumContext:
     inputs = {name: Path(env[name]) for name in input_names if env.get(name)}
     return DatumContext(
         out=out,
@@ -95,8 +96,9 @@ def is_batching(env: Mapping[str, str]) -> bool:
     return bool(env.get("PPS_WORKER_GRPC_PORT")) and not env.get("PACH_DATUM_ID")
 
 
-def run_batches(stage: Stage, out: Path, params: dict[str, Any],
-                input_names: Sequence[str]) -> None:
+def run_batches(
+    stage: Stage, out: Path, params: dict[str, Any], input_names: Sequence[str]
+) -> None:
     """Serve datums until the worker stops us (it cancels or kills us after the last one)."""
     import grpc
     from pachyderm_sdk.api.worker import WorkerStub
@@ -127,15 +129,20 @@ def run_batches(stage: Stage, out: Path, params: dict[str, Any],
         sys.stderr.flush()
 
 
-def main(factory: StageFactory, input_names: Sequence[str], argv: Sequence[str] | None = None,
-         description: str = "") -> int:
+def main(
+    factory: StageFactory,
+    input_names: Sequence[str],
+    argv: Sequence[str] | None = None,
+    description: str = "",
+) -> int:
     """Entry point shared by every stage module."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default="/pfs/out", help="output directory (default /pfs/out)")
     parser.add_argument("--params", default=None, help="JSON parameters (default $CAPSTONE_PARAMS)")
     args = parser.parse_args(argv)
-    params = load_params(args.params if args.params is not None
-                         else os.environ.get("CAPSTONE_PARAMS"))
+    params = load_params(
+        args.params if args.params is not None else os.environ.get("CAPSTONE_PARAMS")
+    )
     out = Path(args.out)
     stage = factory(params)
     if is_batching(os.environ):
