@@ -67,7 +67,7 @@ def m001_store(db: sqlite3.Connection) -> None:
             datum TEXT NOT NULL DEFAULT '',
             PRIMARY KEY(commit_id, path)
         ) WITHOUT ROWID;
-        """
+        """,
     )
 
 
@@ -247,5 +247,5 @@ def m002_pipelines_jobs(db: sqlite3.Connection) -> None:
             message TEXT NOT NULL
         );
         CREATE INDEX logs_by_job ON logs(job, pipeline);
-        """
+        """,
     )
