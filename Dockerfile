@@ -1,0 +1,27 @@
+# The worker image named in the rendered specs (specs/defaults.yaml: image + tag).
+# Build: docker build -t capstone-worker:0.1.0 .
+FROM python:3.11.7-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TF_CPP_MIN_LOG_LEVEL=2
+
+WORKDIR /app
+
+# Pinned versions: the ones this project is tested with.
+RUN pip install \
+    "tensorflow-cpu==2.21.0" "keras==3.15.1" "pillow==13.0.0" "pandas==3.1.1" \
+    "pyarrow==26.0.1" "numpy==2.4.6" "h5py==3.14.0" "pachyderm_sdk==2.12.2"
+
+COPY pyproject.toml README.md ./
+COPY capstone_cli ./capstone_cli
+COPY workers ./workers
+RUN pip install --no-deps .
+
+RUN useradd --create-home --uid 1000 worker
+USER worker
+
+# Pachyderm runs transform.cmd, e.g. ["python3", "-m", "workers.images", "--out", "/pfs/out"].
+CMD ["python3", "-c", "import workers; print('capstone worker image')"]
