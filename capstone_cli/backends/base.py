@@ -193,11 +193,14 @@ class Backend(ABC):
         description: str = "",
         delete_paths: Iterable[str] = (),
         on_bytes: Callable[[int], None] | None = None,
+        skip_unchanged: bool = False,
     ) -> CommitInfo:
         """Write all `uploads` (after deleting `delete_paths`) in ONE commit, atomically.
 
         Creates the repo and branch when missing. If anything fails midway nothing becomes
-        visible: the branch head stays where it was.
+        visible: the branch head stays where it was. With `skip_unchanged`, a commit whose
+        tree would equal its parent's is not made and the head commit is returned (the
+        embedded backend; a cluster always commits, and pachd then skips every datum).
         """
 
     @abstractmethod

@@ -300,6 +300,7 @@ class PachydermBackend(Backend):
         description: str = "",
         delete_paths: Iterable[str] = (),
         on_bytes: Callable[[int], None] | None = None,
+        skip_unchanged: bool = False,
     ) -> CommitInfo:
         """StartCommit, ONE ModifyFile stream for everything, FinishCommit.
 

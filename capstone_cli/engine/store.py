@@ -98,6 +98,14 @@ def _commit(row: tuple[object, ...]) -> Commit:
     return Commit(*row)  # type: ignore[arg-type]
 
 
+class _Unchanged(Exception):
+    """Raised inside the put transaction to roll it back when nothing changed."""
+
+    def __init__(self, head: Commit) -> None:
+        super().__init__("unchanged")
+        self.head = head
+
+
 class Store:
     """An embedded store rooted at a directory (CAPSTONE_HOME)."""
 
@@ -342,12 +350,41 @@ class Store:
         create_repo: bool = True,
         on_bytes: Callable[[int], None] | None = None,
         on_commit: Callable[[Commit], None] | None = None,
+        skip_unchanged: bool = False,
     ) -> Commit:
         """Write `files` (after deleting `delete_paths`) as ONE new commit on `repo@branch`.
 
         All or nothing: the transaction holds the commit, its file rows and the head move.
-        `on_commit` runs inside the same transaction (used to start downstream jobs).
+        `on_commit` runs inside the same transaction (used to start downstream jobs). With
+        `skip_unchanged`, a tree equal to the parent's is rolled back and the head returned.
         """
+        try:
+            return self._put_files(
+                repo,
+                branch,
+                files,
+                delete_paths,
+                description,
+                create_repo,
+                on_bytes,
+                on_commit,
+                skip_unchanged,
+            )
+        except _Unchanged as unchanged:
+            return unchanged.head
+
+    def _put_files(
+        self,
+        repo: str,
+        branch: str,
+        files: Iterable[NewFile],
+        delete_paths: Iterable[str],
+        description: str,
+        create_repo: bool,
+        on_bytes: Callable[[int], None] | None,
+        on_commit: Callable[[Commit], None] | None,
+        skip_unchanged: bool,
+    ) -> Commit:
         check_repo_name(repo)
         check_branch_name(branch)
         if create_repo:
@@ -383,10 +420,27 @@ class Store:
                     raise ValueError("NewFile needs data or source")
             self._write_small(commit.rowid, small)
             self.check_collisions(commit.rowid)
+            if (
+                skip_unchanged
+                and commit.parent is not None
+                and self._same_tree(commit.rowid, commit.parent)
+            ):
+                raise _Unchanged(self.commit_by_rowid(commit.parent))
             commit = self.finish_commit(commit)
             if on_commit:
                 on_commit(commit)
         return commit
+
+    def _same_tree(self, a: int, b: int) -> bool:
+        """Whether two commits hold exactly the same (path, blob) rows."""
+        row = self.db.execute(
+            "SELECT EXISTS(SELECT path, blob FROM files WHERE commit_id=? EXCEPT "
+            "SELECT path, blob FROM files WHERE commit_id=?) OR "
+            "EXISTS(SELECT path, blob FROM files WHERE commit_id=? EXCEPT "
+            "SELECT path, blob FROM files WHERE commit_id=?)",
+            (a, b, b, a),
+        ).fetchone()
+        return not row[0]
 
     def _write_small(self, commit_rowid: int, items: list[tuple[str, bytes]]) -> None:
         digests = self.blobs.put_many(data for _path, data in items)

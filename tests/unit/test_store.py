@@ -129,3 +129,12 @@ def test_concurrent_writers_both_land(capstone_home: Path) -> None:
         head = s.resolve("r", "master")
         assert {e.path for e in s.list_dir(head)} == {"/w0", "/w1"}
         assert len(s.list_commits("r")) == 2
+
+
+def test_skip_unchanged_makes_no_commit(store: Store) -> None:
+    files = [NewFile("/a", b"1"), NewFile("/b", b"2")]
+    first = store.put_files("r", "master", files)
+    again = store.put_files("r", "master", files, delete_paths=["/"], skip_unchanged=True)
+    assert again.id == first.id and len(store.list_commits("r")) == 1
+    changed = store.put_files("r", "master", [NewFile("/b", b"3")], skip_unchanged=True)
+    assert changed.id != first.id
