@@ -58,21 +58,21 @@ def _version(value: bool) -> None:
 def main_options(
     backend: Annotated[
         str | None,
-        typer.Option("--backend", help="embedded or pachyderm [env: CAPSTONE_BACKEND]"),
+        typer.Option("--backend", help="embedded or pachyderm \\[env: CAPSTONE_BACKEND]"),
     ] = None,
     home: Annotated[
         str | None,
-        typer.Option("--home", help="embedded store directory [env: CAPSTONE_HOME]"),
+        typer.Option("--home", help="embedded store directory \\[env: CAPSTONE_HOME]"),
     ] = None,
     pachd_address: Annotated[
         str | None,
         typer.Option("--pachd-address", help="pachd address, e.g. grpc://localhost:30650"),
     ] = None,
     project: Annotated[
-        str | None, typer.Option("--project", help="Pachyderm project [env: CAPSTONE_PROJECT]")
+        str | None, typer.Option("--project", help="Pachyderm project \\[env: CAPSTONE_PROJECT]")
     ] = None,
     debug: Annotated[
-        bool, typer.Option("--debug", help="show tracebacks [env: CAPSTONE_DEBUG=1]")
+        bool, typer.Option("--debug", help="show tracebacks \\[env: CAPSTONE_DEBUG=1]")
     ] = False,
     version: Annotated[
         bool,
@@ -86,8 +86,9 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import data, datums, repo, stages
+    from capstone_cli.commands import data, datums, repo, stages, workflows
 
+    workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
     data.register(app)
     stages.register(app)

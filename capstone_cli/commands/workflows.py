@@ -1,0 +1,107 @@
+"""`capstone train` and `capstone predict`: the tutorial's two phases, end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capstone_cli import ui
+from capstone_cli.commands import context
+from capstone_cli.commands.follow import follow_commit_sets
+from capstone_cli.commands.options import JsonOpt
+from capstone_cli.workflows.predict import predict as run_predict
+from capstone_cli.workflows.train import train as run_train
+
+SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
+
+
+def train(
+    tsv: Annotated[Path, typer.Option("--tsv", help="caption<TAB>url file to train on.")],
+    lines_per_datum: Annotated[int, typer.Option("--lines-per-datum", help="Lines per chunk.")] = 5,
+    out: Annotated[Path, typer.Option("--out", help="Where to fetch the model.")] = Path("out"),
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on a malformed line.")] = False,
+    specs: SpecsOpt = Path("specs"),
+    json_: JsonOpt = False,
+) -> None:
+    """Split and upload the TSV, run images -> features -> consolidate -> model, fetch the model.
+
+    Example: capstone train --tsv testdata/offline/train.tsv
+    """
+    result = run_train(
+        context.backend(),
+        tsv,
+        specs_dir=specs,
+        out_dir=out,
+        follow=follow_commit_sets,
+        lines_per_datum=lines_per_datum,
+        strict=strict,
+    )
+    for number, reason in result.split.malformed[:20]:
+        ui.warn(f"{tsv}:{number}: skipped malformed line ({reason})")
+    if len(result.split.malformed) > 20:
+        ui.warn(f"... and {len(result.split.malformed) - 20} more malformed lines")
+    summary = {
+        "tsv": str(tsv),
+        "lines": result.split.lines,
+        "chunks": result.split.chunks,
+        "malformed_lines": len(result.split.malformed),
+        "commit": result.commit.id,
+        "changed": result.changed,
+        "rejected_images": result.rejects,
+        "jobs": [j.to_json() for j in result.jobs],
+        "model_files": [str(p) for p in result.files],
+        "metrics": result.metrics,
+    }
+    if json_:
+        ui.render_json(summary)
+        return
+    if not result.changed:
+        ui.info(f"{tsv} is unchanged since the last upload: nothing to run")
+    if result.rejects:
+        ui.info(
+            "images rejected: " + ", ".join(f"{k}={v}" for k, v in sorted(result.rejects.items()))
+        )
+    ui.render_table(
+        ["", ""],
+        [
+            ("chunks", f"{result.split.chunks} ({result.split.good} lines)"),
+            ("model", ", ".join(str(p) for p in result.files)),
+            *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, dict | list)],
+        ],
+    )
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def predict(
+    images: Annotated[list[Path], typer.Argument(help="Image files to caption.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write <image>.txt.")] = Path("."),
+    specs: SpecsOpt = Path("specs"),
+    json_: JsonOpt = False,
+) -> None:
+    """Caption images with the trained model (uploads them to inpredict, runs predict).
+
+    Example: capstone predict testdata/image.png
+    """
+    results = run_predict(
+        context.backend(), images, specs_dir=specs, out_dir=out, follow=follow_commit_sets
+    )
+    if json_:
+        ui.render_json(
+            [
+                {"image": str(r.image), "caption": r.caption, "output": str(r.output)}
+                for r in results
+            ]
+        )
+        return
+    for r in results:
+        ui.render_text(f"{r.image} -> {r.caption}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Workflows")(train)
+    app.command(rich_help_panel="Workflows")(predict)

@@ -1,0 +1,76 @@
+"""`capstone predict`: caption images with the trained model through the predict pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from capstone_cli.backends.base import Backend, JobInfo, Upload
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.errors import InputError, ModelError, NotFoundError
+from capstone_cli.workflows.apply import apply_stages
+
+INPREDICT = "inpredict"
+
+Follow = Callable[[Backend, Sequence[str]], list[JobInfo]]
+
+
+@dataclass
+class Prediction:
+    image: Path
+    caption: str
+    output: Path
+
+
+def require_model(backend: Backend) -> None:
+    """Fail early, with what to run, when no model has been trained."""
+    try:
+        names = {e.path for e in backend.list_files("model", "master", "/saved")}
+    except NotFoundError:
+        names = set()
+    if "/saved/saved_model.h5" not in names:
+        raise ModelError(
+            "no trained model yet (model@master:/saved/saved_model.h5 is missing)",
+            hint="run `capstone train --tsv testdata/offline/train.tsv` first",
+        )
+
+
+def predict(
+    backend: Backend, images: Sequence[Path], *, specs_dir: Path, out_dir: Path, follow: Follow
+) -> list[Prediction]:
+    """Upload the images in one commit, wait for predict, write `<image>.txt` files."""
+    for image in images:
+        if not image.is_file():
+            raise InputError(f"{image}: no such file", hint="give paths of image files")
+        clean_file_path("/" + image.name)
+    names = [image.name for image in images]
+    if len(set(names)) != len(names):
+        raise InputError(
+            "two images have the same file name",
+            hint="predict images with distinct names (they become inpredict paths)",
+        )
+    require_model(backend)
+    applied = apply_stages(backend, specs_dir, ["predict"])
+    commit = backend.put_files(
+        INPREDICT,
+        "master",
+        [Upload(f"/{image.name}", source=image) for image in images],
+        description="capstone predict",
+    )
+    follow(backend, [*(r.job_id for r in applied if r.job_id), commit.id])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for image in images:
+        path = f"/{image.name}.txt"
+        try:
+            caption = b"".join(backend.read_file("predict", "master", path)).decode().strip()
+        except NotFoundError as exc:
+            raise ModelError(
+                f"the predict pipeline wrote no caption for {image.name}",
+                hint="see `capstone logs -p predict`",
+            ) from exc
+        target = out_dir / f"{image.name}.txt"
+        target.write_text(caption + "\n")
+        results.append(Prediction(image, caption, target))
+    return results
