@@ -23,7 +23,11 @@ from capstone_cli.backends.base import (
     RepoInfo,
     Upload,
 )
+from capstone_cli.engine import jobs, pipelines, runner
+from capstone_cli.engine import logs as logsmod
 from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.propagation import on_input_commit
+from capstone_cli.engine.spec import parse_spec
 from capstone_cli.engine.store import Commit, NewFile, Store, open_store
 
 
@@ -89,6 +93,7 @@ class EmbeddedBackend(Backend):
         description: str = "",
         delete_paths: Iterable[str] = (),
         on_bytes: Callable[[int], None] | None = None,
+        skip_unchanged: bool = False,
     ) -> CommitInfo:
         files = (NewFile(u.path, data=u.data, source=u.source) for u in uploads)
         commit = self.store.put_files(
@@ -98,6 +103,7 @@ class EmbeddedBackend(Backend):
             delete_paths=delete_paths,
             description=description,
             on_bytes=on_bytes,
+            on_commit=on_input_commit(self.store),
         )
         return commit_info(commit)
 
@@ -123,31 +129,39 @@ class EmbeddedBackend(Backend):
     def apply_pipeline(
         self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False
     ) -> ApplyResult:
-        raise NotImplementedError
+        typed = parse_spec(spec, spec.get("pipeline", {}).get("name", "spec"))
+        return pipelines.apply_pipeline(self.store, typed, reprocess=reprocess, dry_run=dry_run)
 
     def list_pipelines(self) -> list[PipelineInfo]:
-        raise NotImplementedError
+        return [
+            pipelines.pipeline_info(self.store, r) for r in pipelines.list_pipelines(self.store)
+        ]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
-        raise NotImplementedError
+        return pipelines.pipeline_info(self.store, pipelines.get_pipeline(self.store, name))
 
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
-        raise NotImplementedError
+        pipelines.delete_pipeline(self.store, name, keep_repo=keep_repo)
 
-    # -- jobs ----------------------------------------------------------------------------
+    # -- jobs (engine: capstone_cli.engine.jobs, runner, logs) ---------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
-        raise NotImplementedError
+        return [j.info() for j in jobs.list_jobs(self.store, pipeline)]
 
     def inspect_job(self, pipeline: str, job_id: str) -> JobInfo:
-        raise NotImplementedError
+        return jobs.get_job(self.store, pipeline, job_id).info()
 
     def wait_commit_set(
         self, commit_set: str, on_progress: ProgressFn | None = None, poll_seconds: float = 1.0
     ) -> list[JobInfo]:
-        raise NotImplementedError
+        done = runner.wait_commit_set(self.store, commit_set, on_progress=on_progress)
+        return [j.info() for j in done]
+
+    def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
+        """Embedded only (`capstone run`): process every pending job in DAG order."""
+        return [j.info() for j in runner.run_pending(self.store, on_progress=on_progress)]
 
     def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
-        raise NotImplementedError
+        return jobs.datum_infos(self.store, jobs.get_job(self.store, pipeline, job_id).seq)
 
     def logs(
         self,
@@ -157,4 +171,4 @@ class EmbeddedBackend(Backend):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]:
-        raise NotImplementedError
+        return logsmod.query_logs(self.store, pipeline, job_id, datum_id, master, follow)

@@ -1,0 +1,36 @@
+"""A tiny datum-batching stage for engine tests, run as `python tests/unit/engine/batch_stage.py`.
+
+Copies its `in` input to the output; raises on content `boom`; appends its pid to
+`$MARKS/pids` once per process and the input name to `$MARKS/calls` once per datum, so tests can
+count processes and executions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from workers.runtime import DatumContext, main
+
+
+class CopyStage:
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.marks = Path(os.environ["MARKS"])
+        with open(self.marks / "pids", "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def process(self, ctx: DatumContext) -> None:
+        src = ctx.input("in")
+        with open(self.marks / "calls", "a") as f:
+            f.write(src.name + "\n")
+        if src.read_bytes() == b"boom":
+            raise ValueError(f"boom in {src.name}")
+        ctx.out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, ctx.out / src.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main(CopyStage, ["in"]))
