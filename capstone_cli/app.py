@@ -86,13 +86,16 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import data, datums, repo, stages, workflows
+    from capstone_cli.commands import data, datums, jobs, pipelines, repo, stages, status, workflows
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
     data.register(app)
     stages.register(app)
     datums.register(app)
+    pipelines.register(app)
+    jobs.register(app)
+    status.register(app)
 
 
 _register()

@@ -257,3 +257,80 @@ class JobsDisplay:
                     f"skipped={job.data_skipped} failed={job.data_failed} "
                     f"total={job.data_total}" + (f" {extra}" if extra else "")
                 )
+
+
+def render_json_line(obj: Any) -> None:
+    """One compact JSON object per line (streams such as `logs --json`)."""
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+_STATE_STYLE = {
+    "JOB_SUCCESS": "green",
+    "JOB_FAILURE": "red",
+    "JOB_UNRUNNABLE": "red",
+    "JOB_KILLED": "red",
+    "": "dim",
+}
+
+
+def render_status(report: Any) -> None:
+    """The `capstone status` view: pipelines, running jobs, recent jobs, failures."""
+    render_table(
+        ["PIPELINE", "STATE", "LAST JOB", "INPUT"],
+        [(p.name, p.state, p.last_job_state, ", ".join(p.inputs)) for p in report.pipelines],
+        title="pipelines",
+        empty="no pipelines yet: run `capstone train --tsv FILE`",
+    )
+    if report.running:
+        render_table(
+            ["PIPELINE", "JOB", "STATE", "PROGRESS"],
+            [
+                (
+                    j.pipeline,
+                    j.id[:12],
+                    j.state,
+                    f"{j.data_processed + j.data_skipped + j.data_failed}/{j.data_total}",
+                )
+                for j in report.running
+            ],
+            title="running",
+        )
+    if report.recent_jobs:
+        render_table(
+            ["PIPELINE", "JOB", "STATE", "PROCESSED", "SKIPPED", "FAILED", "TOTAL", "REASON"],
+            [
+                (
+                    j.pipeline,
+                    j.id[:12],
+                    j.state,
+                    j.data_processed,
+                    j.data_skipped,
+                    j.data_failed,
+                    j.data_total,
+                    j.reason,
+                )
+                for j in report.recent_jobs
+            ],
+            title="recent jobs",
+        )
+    for failed in report.failed:
+        out.print(
+            f"[red]failed datum[/red] {failed.job.pipeline}@{failed.job.id[:12]} "
+            f"{failed.datum.id[:12]}: {_escape(failed.datum.reason)}"
+        )
+        for line in failed.log_tail:
+            out.print(f"    {_escape(line)}")
+
+
+def render_dag(pipelines: Sequence[Any]) -> None:
+    """A terminal drawing of the DAG: one line per pipeline, inputs on the left."""
+    produced = {p.name for p in pipelines}
+    for p in pipelines:
+        style = _STATE_STYLE.get(p.last_job_state, "yellow")
+        sources = ", ".join(
+            f"[bold]{i}[/bold]" if i in produced else f"[cyan]{i}[/cyan]" for i in p.inputs
+        )
+        out.print(
+            f"{sources} ──▶ [{style}]{p.name}[/{style}] [dim]({p.last_job_state or p.state})[/dim]"
+        )

@@ -237,6 +237,10 @@ class Backend(ABC):
     @abstractmethod
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None: ...
 
+    @abstractmethod
+    def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
+        """Stop (pause: no new jobs) or start a pipeline."""
+
     # -- jobs ----------------------------------------------------------------------------
     @abstractmethod
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:

@@ -143,6 +143,9 @@ class EmbeddedBackend(Backend):
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
         pipelines.delete_pipeline(self.store, name, keep_repo=keep_repo)
 
+    def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
+        pipelines.set_stopped(self.store, name, stopped)
+
     # -- jobs (engine: capstone_cli.engine.jobs, runner, logs) ---------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
         return [j.info() for j in jobs.list_jobs(self.store, pipeline)]

@@ -473,6 +473,16 @@ class PachydermBackend(Backend):
                 pipeline=self._pipeline(name), keep_repo=keep_repo, must_exist=True
             )
 
+    def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
+        with _rpc(
+            f"{'stop' if stopped else 'start'} pipeline {name}",
+            "list pipelines with `capstone pipeline list`",
+        ):
+            if stopped:
+                self.client.pps.stop_pipeline(pipeline=self._pipeline(name))
+            else:
+                self.client.pps.start_pipeline(pipeline=self._pipeline(name))
+
     # -- jobs ----------------------------------------------------------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
         if pipeline:

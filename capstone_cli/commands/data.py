@@ -9,6 +9,7 @@ import typer
 
 from capstone_cli import transfer, ui
 from capstone_cli.commands import context
+from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.refs import parse_ref
 
@@ -17,6 +18,7 @@ def put(
     target: Annotated[str, typer.Argument(help="REPO@BRANCH[:PATH] (PATH defaults to /).")],
     sources: Annotated[list[Path], typer.Argument(help="Files or directories to upload.")],
     message: Annotated[str, typer.Option("--message", "-m", help="Commit description.")] = "",
+    no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
 ) -> None:
     """Upload files or directories in ONE commit, creating the repo if needed.
 
@@ -31,6 +33,8 @@ def put(
             ref.repo, ref.ref, plan.uploads, description=message, on_bytes=advance
         )
     ui.success(f"committed {len(plan.uploads)} file(s) to {ref.repo}@{ref.ref} ({commit.id})")
+    if not no_run:
+        follow_commit_sets(context.backend(), [commit.id])
 
 
 def get(
