@@ -1,0 +1,102 @@
+"""The pipeline/jobs contract: create, skip on re-put, jobs --json, datum list, logs, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import RunCli
+
+SPEC = """
+pipeline: {name: copy}
+transform:
+  cmd: [sh, -c, "cp -r /pfs/in/. /pfs/out/ && echo copied"]
+input:
+  pfs: {repo: in, glob: "/*"}
+"""
+
+JOB_KEYS = {
+    "pipeline",
+    "id",
+    "state",
+    "data_total",
+    "data_processed",
+    "data_skipped",
+    "data_failed",
+    "data_recovered",
+    "reason",
+    "created",
+    "started",
+    "finished",
+}
+
+
+def setup_copy(run_cli: RunCli, tmp_path: Path, n: int = 5) -> Path:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(n):
+        (src / f"f{i}.txt").write_text(f"file {i}")
+    run_cli("put", "in@master", str(src))
+    spec = tmp_path / "copy.yaml"
+    spec.write_text(SPEC)
+    run_cli("pipeline", "create", "-f", str(spec))
+    return src
+
+
+def test_create_runs_and_put_skips(run_cli: RunCli, tmp_path: Path) -> None:
+    src = setup_copy(run_cli, tmp_path)
+    (src / "extra.txt").write_text("new")
+    run_cli("put", "in@master:/extra.txt", str(src / "extra.txt"))
+    jobs = run_cli("jobs", "--json").json()
+    assert set(jobs[0]) == JOB_KEYS
+    latest = jobs[0]
+    assert latest["state"] == "JOB_SUCCESS"
+    assert (latest["data_total"], latest["data_processed"], latest["data_skipped"]) == (6, 1, 5)
+    names = [e["path"] for e in run_cli("ls", "copy@master", "--json").json()]
+    assert names == ["/extra.txt", "/f0.txt", "/f1.txt", "/f2.txt", "/f3.txt", "/f4.txt"]
+
+
+def test_datum_list_and_logs(run_cli: RunCli, tmp_path: Path) -> None:
+    setup_copy(run_cli, tmp_path, n=3)
+    job = run_cli("jobs", "--json").json()[0]
+    datums = run_cli("datum", "list", f"copy@{job['id']}", "--json").json()
+    assert len(datums) == 3 and {d["state"] for d in datums} == {"SUCCESS"}
+    logs = run_cli("logs", "-p", "copy", "-j", job["id"]).stdout
+    assert logs.count("copied") == 3
+    master = run_cli("logs", "-p", "copy", "--master").stdout
+    assert "copied" not in master and master.strip()
+    inspected = run_cli("job", "inspect", f"copy@{job['id']}", "--json").json()
+    assert inspected["state"] == "JOB_SUCCESS"
+
+
+def test_pipeline_errors(run_cli: RunCli, tmp_path: Path) -> None:
+    setup_copy(run_cli, tmp_path, n=1)
+    res = run_cli("pipeline", "create", "-f", str(tmp_path / "copy.yaml"), code=7)
+    assert "already exists" in res.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SPEC.replace("glob:", "globb:"))
+    res = run_cli("pipeline", "update", "-f", str(bad), code=3)
+    assert "input.pfs.globb" in res.stderr and "hint:" in res.stderr
+    run_cli("job", "inspect", "copy", code=2)
+    run_cli("job", "inspect", "copy@ffffffff", code=4)
+
+
+def test_failed_job_exit_code(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("x")
+    run_cli("put", "in@master", str(tmp_path / "x"))
+    spec = tmp_path / "fail.yaml"
+    spec.write_text(
+        SPEC.replace("copy}", "boom}").replace(
+            '"cp -r /pfs/in/. /pfs/out/ && echo copied"', '"echo nope >&2; exit 1"'
+        )
+    )
+    res = run_cli("pipeline", "create", "-f", str(spec), code=5)
+    assert "JOB_FAILURE" in res.stderr and "capstone logs -p boom" in res.stderr
+    status = run_cli("status", "--json").json()
+    assert "nope" in status["failed_datums"][0]["log_tail"]
+
+
+def test_dag_outputs(run_cli: RunCli, tmp_path: Path) -> None:
+    setup_copy(run_cli, tmp_path, n=1)
+    assert '"in" -> "copy"' in run_cli("dag", "--dot").stdout
+    assert "in --> copy" in run_cli("dag", "--mermaid").stdout
+    assert "copy" in run_cli("pipeline", "list").stdout
