@@ -61,6 +61,7 @@ class Stage:
     datum_timeout: str = ""
     resources: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    params_from: list[str] = field(default_factory=list)  # stages whose params it also needs
     source: str = ""
 
 
@@ -179,12 +180,30 @@ def _order(name: str) -> tuple[int, str]:
     return (STAGE_ORDER.index(name) if name in STAGE_ORDER else len(STAGE_ORDER), name)
 
 
-def render(stage: Stage, defaults: Defaults) -> dict[str, Any]:
+def stage_params(stage: Stage, specs_dir: Path | None) -> dict[str, Any]:
+    """The stage's params, plus `params[<other>]` for each stage in `params_from`.
+
+    The model stage records how features were extracted (predict must extract them the same
+    way), so it takes the features stage's params from `specs/features.yaml`: one source.
+    """
+    params = dict(stage.params)
+    for other in stage.params_from:
+        if specs_dir is None or not (specs_dir / f"{other}.yaml").exists():
+            raise SpecError(
+                f"{stage.source}: params_from: no stage {other!r}",
+                hint=f"add specs/{other}.yaml or remove it from params_from",
+            )
+        params[other] = load_stage(specs_dir / f"{other}.yaml").params
+    return params
+
+
+def render(stage: Stage, defaults: Defaults, specs_dir: Path | None = None) -> dict[str, Any]:
     """The Pachyderm 2.x CreatePipelineRequest (camelCase JSON) of one stage."""
+    params = stage_params(stage, specs_dir)
     transform: dict[str, Any] = {
         "image": defaults.image_ref,
         "cmd": ["python3", "-m", stage.worker, "--out", "/pfs/out"],
-        "env": {**stage.env, PARAMS_ENV: json.dumps(stage.params, sort_keys=True)},
+        "env": {**stage.env, PARAMS_ENV: json.dumps(params, sort_keys=True)},
     }
     if stage.datum_batching:
         transform["datumBatching"] = True
@@ -218,7 +237,7 @@ def render_and_validate(
     out: list[tuple[Stage, dict[str, Any]]] = []
     for path in stage_files(specs_dir, names):
         stage = load_stage(path)
-        spec = render(stage, defaults)
+        spec = render(stage, defaults, specs_dir)
         try:
             parse_spec(json.loads(json.dumps(spec)), str(path))
         except CapstoneError as exc:

@@ -24,7 +24,7 @@ import itertools
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -76,12 +76,6 @@ class DatumInput:
     empty_files: bool = False
     s3: bool = False
     reference: bool = False
-    # This input's part of the datum ID bytes, computed once: joins and crosses reuse it.
-    id_bytes: bytes = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        id_bytes = _prefix(self.name, self.repo, self.branch) + _field(self.file.path)
-        object.__setattr__(self, "id_bytes", id_bytes)
 
 
 def _field(value: str) -> bytes:
@@ -103,9 +97,18 @@ def _prefix(name: str, repo: str, branch: str) -> bytes:
     return found
 
 
+def _id_bytes(item: DatumInput) -> bytes:
+    """One input's part of the datum ID bytes."""
+    return _prefix(item.name, item.repo, item.branch) + _field(item.file.path)
+
+
+def _single_id(item: DatumInput) -> str:
+    return _blake2b(_id_bytes(item), digest_size=32).hexdigest()
+
+
 def datum_id(inputs: Sequence[DatumInput]) -> str:
     """Pachyderm's `DatumID`: BLAKE2b-256 over (name, repo, branch, path) + int64-BE lengths."""
-    return _blake2b(b"".join([item.id_bytes for item in inputs]), digest_size=32).hexdigest()
+    return _blake2b(b"".join([_id_bytes(item) for item in inputs]), digest_size=32).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +184,7 @@ class _Evaluator:
     def evaluate(self, node: Input) -> list[Datum]:
         if isinstance(node, PfsInput | CronInput):
             items = self._pfs_inputs(as_pfs(node, self.pipeline))
-            datums = [Datum(_blake2b(i.id_bytes, digest_size=32).hexdigest(), (i,)) for i in items]
+            datums = [Datum(_single_id(item), (item,)) for item in items]
             datums.sort(key=_by_id)
             return datums
         if isinstance(node, CrossInput):
@@ -194,7 +197,10 @@ class _Evaluator:
         if self.diagnostics is not None:
             names = [input_name(child) for child in node.inputs]
             self.diagnostics.record_keys(node, names, keyed)
-        return _join(keyed) if by_join else _group(keyed)
+        if not by_join:
+            return _group(keyed)
+        leaves_only = all(isinstance(child, PfsInput | CronInput) for child in node.inputs)
+        return _join(keyed, leaves_only)
 
     def _keyed(self, node: Input, by_join: bool) -> KeyedInputs:
         """A join/group child's input files by key, in the child's datum-ID order.
@@ -214,7 +220,7 @@ class _Evaluator:
                 found.append(item)
         for items in keyed.values():
             if len(items) > 1:
-                items.sort(key=lambda i: _blake2b(i.id_bytes, digest_size=32).hexdigest())
+                items.sort(key=_single_id)
         return keyed
 
     def _walk(self, spec: PfsInput, max_depth: int | None) -> Iterable[FileInfo]:
@@ -305,7 +311,9 @@ def _key_inputs(datums: list[Datum], by_join: bool) -> KeyedInputs:
     return keyed
 
 
-def _join(keyed: list[KeyedInputs]) -> list[Datum]:
+def _join(keyed: list[KeyedInputs], leaves_only: bool) -> list[Datum]:
+    """Pachyderm's join merge. With only pfs children and every key complete, no combination
+    can repeat (each file has one key), so the de-duplication pass is skipped."""
     if not keyed:
         return []
     datums: list[Datum] = []
@@ -327,16 +335,21 @@ def _join(keyed: list[KeyedInputs]) -> list[Datum]:
                 datums.extend(Datum(datum_id(c), c) for c in itertools.product(*lists))
     for child in rest:
         partial.update(dict.fromkeys(key for key in child if key not in first))
+    repeats_possible = not leaves_only
     for key in partial:
         lists = [child[key] for child in keyed if key in child]
         if any(item.outer_join for items in lists for item in items):
+            repeats_possible = True
             # Each combination is reduced to its outer-join files; the repeats this makes
             # collapse by ID below, as they do in Pachyderm's file set.
             for combination in itertools.product(*lists):
                 kept = tuple(item for item in combination if item.outer_join)
                 if kept:
                     datums.append(Datum(datum_id(kept), kept))
-    return _dedupe_sorted(datums)
+    if repeats_possible:
+        return _dedupe_sorted(datums)
+    datums.sort(key=_by_id)
+    return datums
 
 
 def _group(keyed: list[KeyedInputs]) -> list[Datum]:

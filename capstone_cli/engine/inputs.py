@@ -95,7 +95,7 @@ def leaf_inputs(node: Input) -> list[PfsInput | CronInput]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: datum listing holds millions of these
 class FileInfo:
     """One file or directory of a commit, as glob matching sees it.
 

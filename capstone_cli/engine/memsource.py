@@ -54,14 +54,6 @@ class _Branch:
     def __len__(self) -> int:
         return len(self.sizes)
 
-    def path(self, index: int) -> str:
-        return self.text[self.offsets[index] : self.offsets[index + 1]]
-
-    def info(self, index: int) -> FileInfo:
-        path = self.text[self.offsets[index] : self.offsets[index + 1]]
-        digest = self.hash_table[self.hash_index[index]]
-        return FileInfo(path, path.endswith("/"), digest, self.sizes[index])
-
     def indices_to_depth(self, max_depth: int) -> array[int]:
         """Positions of the entries no deeper than `max_depth` (cached: built once per depth)."""
         cached = self.by_depth.get(max_depth)
@@ -230,22 +222,27 @@ class MemorySource:
         return self._branch(repo, branch).commit
 
     def walk(self, repo: str, branch: str) -> Iterator[FileInfo]:
-        """Every file and directory of the branch head, root included, in path order."""
+        """Every file and directory of the branch head, root included, in path order.
+
+        A missing repo or branch raises `NotFoundError` here, not at the first iteration.
+        """
         head = self._branch(repo, branch)
-        info = head.info
-        for index in range(len(head)):
-            yield info(index)
+        return _entries(head, range(len(head)))
 
     def walk_to_depth(self, repo: str, branch: str, max_depth: int) -> Iterator[FileInfo]:
         """`walk`, limited to entries at most `max_depth` segments deep (the root is 0)."""
         head = self._branch(repo, branch)
-        text, offsets, table, hash_index, sizes = (
-            head.text,
-            head.offsets,
-            head.hash_table,
-            head.hash_index,
-            head.sizes,
-        )
-        for i in head.indices_to_depth(max_depth):
-            path = text[offsets[i] : offsets[i + 1]]
-            yield FileInfo(path, path.endswith("/"), table[hash_index[i]], sizes[i])
+        return _entries(head, head.indices_to_depth(max_depth))
+
+
+def _entries(head: _Branch, indices: Iterable[int]) -> Iterator[FileInfo]:
+    text, offsets, table, hash_index, sizes = (
+        head.text,
+        head.offsets,
+        head.hash_table,
+        head.hash_index,
+        head.sizes,
+    )
+    for i in indices:
+        path = text[offsets[i] : offsets[i + 1]]
+        yield FileInfo(path, path.endswith("/"), table[hash_index[i]], sizes[i])

@@ -19,7 +19,7 @@ def resolve_spec(target: str, specs_dir: Path) -> PipelineSpec:
         text = path.read_text(errors="replace")
         if path.suffix in (".yaml", ".yml") and "\nworker:" in "\n" + text:
             stage = load_stage(path)
-            return parse_spec(render(stage, load_defaults(path.parent)), str(path))
+            return parse_spec(render(stage, load_defaults(path.parent), path.parent), str(path))
         specs = load_specs(path)
         if len(specs) != 1:
             raise SpecError(
@@ -29,7 +29,8 @@ def resolve_spec(target: str, specs_dir: Path) -> PipelineSpec:
         return specs[0]
     if "/" not in target and not path.suffix:
         stage_path = stage_files(specs_dir, [target])[0]
-        return parse_spec(render(load_stage(stage_path), load_defaults(specs_dir)), str(stage_path))
+        stage = load_stage(stage_path)
+        return parse_spec(render(stage, load_defaults(specs_dir), specs_dir), str(stage_path))
     raise UsageError(
         f"{target}: no such spec file or stage",
         hint="give a spec file (JSON/YAML) or a stage name such as consolidate",

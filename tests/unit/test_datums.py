@@ -322,3 +322,39 @@ def test_explain_warns(node: Input, message: str) -> None:
 def test_explain_is_quiet_when_all_is_well() -> None:
     report = explain_datums(PfsInput(repo="rawdata", glob="/*/*"), STAGES)
     assert (report.unmatched, report.warnings) == ({}, [])
+
+
+# --- MemorySource ------------------------------------------------------------------------------
+
+
+def test_memory_source_walks_files_and_dirs_in_path_order() -> None:
+    source = MemorySource({"r": {"b/x": b"12", "/a-b": b"", "/a/y": b"3", "/a/z/w": b"45"}})
+    walked = [(f.path, f.is_dir, f.size) for f in source.walk("r", "master")]
+    assert walked == [
+        ("/", True, 5),
+        ("/a-b", False, 0),
+        ("/a/", True, 3),
+        ("/a/y", False, 1),
+        ("/a/z/", True, 2),
+        ("/a/z/w", False, 2),
+        ("/b/", True, 2),
+        ("/b/x", False, 2),
+    ]
+    by_path = {f.path: f.hash for f in source.walk("r", "master")}
+    assert by_path["/a/y"] == hashlib.sha256(b"3").hexdigest()
+    expected_dir = hashlib.sha256(by_path["/a/y"].encode() + by_path["/a/z/"].encode())
+    assert by_path["/a/"] == expected_dir.hexdigest()
+    for depth in range(4):
+        limited = [f.path for f in source.walk_to_depth("r", "master", depth)]
+        assert limited == [p for p, _, _ in walked if p.rstrip("/").count("/") <= depth]
+
+
+def test_memory_source_errors_and_empty_branches() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        MemorySource({"r": {"/a": b"", "a": b""}})
+    source = MemorySource({"r": {}}, uncommitted=["u"])
+    assert [f.path for f in source.walk("u", "master")] == ["/"]
+    assert source.head_commit("u", "master") is None
+    assert source.head_commit("r", "master") is not None
+    with pytest.raises(NotFoundError):
+        source.walk("r", "dev")

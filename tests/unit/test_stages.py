@@ -43,6 +43,8 @@ def test_tutorial_inputs(specs: Path) -> None:
     assert [c["pfs"]["repo"] for c in cross] == ["model", "inpredict"]
     params = json.loads(by_name["features"]["transform"]["env"]["CAPSTONE_PARAMS"])
     assert params["weights"] == "none"
+    model_params = json.loads(by_name["model"]["transform"]["env"]["CAPSTONE_PARAMS"])
+    assert model_params["features"] == params  # one source for how features are made
 
 
 @pytest.mark.parametrize(
@@ -81,10 +83,14 @@ def test_render_check_detects_stale(specs: Path, tmp_path: Path) -> None:
 def test_reprocess_only_for_params_or_image(specs: Path) -> None:
     stage = stages.load_stage(specs / "model.yaml")
     defaults = stages.load_defaults(specs)
-    base = stages.render(stage, defaults)
-    more_workers = stages.render(stages.Stage(**{**stage.__dict__, "parallelism": 4}), defaults)
+    base = stages.render(stage, defaults, specs)
+    more_workers = stages.render(
+        stages.Stage(**{**stage.__dict__, "parallelism": 4}), defaults, specs
+    )
     new_params = stages.render(
-        stages.Stage(**{**stage.__dict__, "params": {**stage.params, "epochs": 1}}), defaults
+        stages.Stage(**{**stage.__dict__, "params": {**stage.params, "epochs": 1}}),
+        defaults,
+        specs,
     )
     assert not stages.reprocess_needed(base, more_workers)
     assert stages.reprocess_needed(base, new_params)
