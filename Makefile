@@ -24,8 +24,14 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit tests/cli
 
+DEMO_HOME ?= .capstone
+HELDOUT := testdata/offline/$(shell cut -f2 testdata/offline/heldout.tsv | head -n 1)
+
+# Offline: train on the synthetic set with the embedded engine, caption a held-out image.
 demo: $(STAMP)
-	$(BIN)/python -m capstone_cli.demo
+	CAPSTONE_HOME=$(DEMO_HOME) $(BIN)/capstone train --tsv testdata/offline/train.tsv --out out/model
+	CAPSTONE_HOME=$(DEMO_HOME) $(BIN)/capstone predict $(HELDOUT) --out out/predictions
+	@echo "expected: $$(grep -F "$$(basename $(HELDOUT))" testdata/offline/heldout.tsv | cut -f1)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -110,7 +110,7 @@ def split_tsv(
                         hint="use http(s) URLs on the pachyderm backend, or train with "
                         "--backend embedded",
                     )
-                url = _absolute(url, local_root or path.parent)
+                url = _absolute(url, (local_root or path.parent).resolve())
             buffer.append(f"{caption}\t{url}\n".encode())
             report.good += 1
             if len(buffer) == lines_per_chunk:
