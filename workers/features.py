@@ -1,0 +1,66 @@
+"""features stage: one 2048-d ResNet50 vector per image of a chunk.
+
+Input `images` with glob `/*`: the directory `images/<chunk>` (PNG files named `<line>.png`, and
+maybe `rejects.tsv`, ignored). Output `<chunk>/<line>.npy` (float32 (2048,), no pickle).
+The backbone is built once per process, so with datum batching many chunks share one model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workers import runtime
+
+INPUT_NAMES = ("images",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+DEFAULTS: dict[str, Any] = {
+    "backbone": "resnet50",
+    "weights": "imagenet",
+    "seed": 0,
+    "batch_size": 32,
+    "image_size": 224,
+}
+
+
+class Stage:
+    def __init__(self, params: dict[str, Any]) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise RuntimeError(f"unknown features parameter(s): {', '.join(unknown)}")
+        self.params = {**DEFAULTS, **params}
+        from workers.captioning.features import FeatureExtractor
+
+        self.extractor = FeatureExtractor(
+            backbone=str(self.params["backbone"]),
+            weights=str(self.params["weights"]),
+            seed=int(self.params["seed"]),
+            image_size=int(self.params["image_size"]),
+            batch_size=int(self.params["batch_size"]),
+        )
+
+    def process(self, ctx: runtime.DatumContext) -> None:
+        chunk = ctx.input("images")
+        if not chunk.is_dir():
+            raise RuntimeError(f"{chunk} is not a directory; the features input glob must be /*")
+        images = sorted(
+            p for p in chunk.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not images:
+            ctx.log(f"features: no images in {chunk.name} (all rejected?)")
+            return
+        vectors = self.extractor.extract_files(images)
+        target = ctx.out / chunk.name
+        target.mkdir(parents=True, exist_ok=True)
+        for path, vector in zip(images, vectors, strict=True):
+            np.save(target / f"{Path(path).stem}.npy", vector, allow_pickle=False)
+        ctx.log(f"features: {len(images)} images of {chunk.name}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(runtime.main(Stage, INPUT_NAMES, description=__doc__ or ""))

@@ -1,0 +1,112 @@
+"""predict stage: caption new images with the trained model.
+
+Input: cross of `model` (glob `/saved`, the directory) and `inpredict` (glob `/*`, an image, or a
+directory of images). Output `<image file name>.txt`: the caption and a newline. The model, the
+vocabulary and the feature extractor are loaded once per process and reused across datums
+(datum batching); features are extracted exactly as the features stage did (params.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from workers import runtime
+
+INPUT_NAMES = ("model", "inpredict")
+DEFAULTS: dict[str, Any] = {"beam_width": 1, "batch_size": 16}
+
+
+class Captioner:
+    """A loaded model directory: model + vocabulary + feature extractor + compiled step."""
+
+    def __init__(self, saved: Path) -> None:
+        from workers.captioning import decode
+        from workers.captioning.features import FeatureExtractor
+        from workers.captioning.model import (
+            load_caption_model,
+            model_max_len,
+            output_vocab_size,
+        )
+        from workers.captioning.text import Vocabulary
+
+        try:
+            params = json.loads((saved / "params.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"cannot read {saved / 'params.json'}: {exc}") from None
+        try:
+            self.vocab = Vocabulary.load(saved / "vocab.json")
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+        self.model = load_caption_model(saved / "saved_model.h5")
+        width = output_vocab_size(self.model)
+        if width != self.vocab.size:
+            raise RuntimeError(
+                f"vocabulary {saved / 'vocab.json'} has {self.vocab.size} words "
+                f"but the model predicts {width}; they come from different "
+                f"training runs: rerun the model stage"
+            )
+        self.max_len = model_max_len(self.model)
+        feat = params.get("features", {})
+        self.extractor = FeatureExtractor(
+            backbone=str(feat.get("backbone", "resnet50")),
+            weights=str(feat.get("weights", "imagenet")),
+            seed=int(feat.get("seed", 0)),
+            image_size=int(feat.get("image_size", 224)),
+            batch_size=int(feat.get("batch_size", 32)),
+        )
+        self.step = decode.make_step(self.model)
+        self.decode = decode
+
+    def caption(self, images: list[Path], beam_width: int) -> list[str]:
+        features = self.extractor.extract_files(images)
+        ids = self.decode.beam_decode(
+            self.step, features, self.vocab.start_id, self.vocab.end_id, self.max_len, beam_width
+        )
+        return [self.vocab.decode(seq) for seq in ids]
+
+
+class Stage:
+    def __init__(self, params: dict[str, Any]) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise RuntimeError(f"unknown predict parameter(s): {', '.join(unknown)}")
+        self.params = {**DEFAULTS, **params}
+        self._loaded: tuple[tuple[str, float], Captioner] | None = None
+
+    def captioner(self, saved: Path) -> Captioner:
+        """The cached model for `saved`; reloaded only when the directory or its .h5 changes."""
+        h5 = saved / "saved_model.h5"
+        key = (str(saved.resolve()), h5.stat().st_mtime if h5.exists() else 0.0)
+        if self._loaded is None or self._loaded[0] != key:
+            self._loaded = (key, Captioner(saved))
+        return self._loaded[1]
+
+    def process(self, ctx: runtime.DatumContext) -> None:
+        saved = ctx.input("model")
+        if not saved.is_dir():
+            raise RuntimeError(
+                f"{saved} is not the model's saved/ directory; the model input glob must be /saved"
+            )
+        target = ctx.input("inpredict")
+        if target.is_dir():
+            images = sorted(p for p in target.rglob("*") if p.is_file())
+            names = [p.relative_to(target.parent) for p in images]
+        else:
+            images, names = [target], [Path(target.name)]
+        captioner = self.captioner(saved)
+        batch = int(self.params["batch_size"])
+        for i in range(0, len(images), batch):
+            captions = captioner.caption(images[i : i + batch], int(self.params["beam_width"]))
+            for name, caption in zip(names[i : i + batch], captions, strict=True):
+                out = ctx.out / f"{name}.txt"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(caption + "\n", encoding="utf-8")
+                ctx.log(f"predict: {name}: {caption}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(runtime.main(Stage, INPUT_NAMES, description=__doc__ or ""))
