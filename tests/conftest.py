@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine.store import Store
+from tests.clirunner import RunCli, make_run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,3 +44,9 @@ def subprocess_env(home: Path) -> dict[str, str]:
     env["CAPSTONE_HOME"] = str(home)
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """Invoke the CLI in-process: `run_cli("ls", "r@master", code=4)`."""
+    return make_run_cli()

@@ -104,6 +104,7 @@ class EmbeddedBackend(Backend):
             description=description,
             on_bytes=on_bytes,
             on_commit=on_input_commit(self.store),
+            skip_unchanged=skip_unchanged,
         )
         return commit_info(commit)
 

@@ -6,7 +6,7 @@ import os
 import random
 from pathlib import Path
 
-from tests.cli.conftest import RunCli
+from tests.clirunner import RunCli
 
 
 def make_tree(root: Path, n: int, seed: int = 7) -> None:

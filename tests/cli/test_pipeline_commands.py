@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.conftest import RunCli
+from tests.clirunner import RunCli
 
 SPEC = """
 pipeline: {name: copy}

@@ -1,4 +1,4 @@
-"""`run_cli`: invoke the Typer app in-process and check the exit code."""
+"""`run_cli`: invoke the Typer app in-process and check the exit code (fixture in conftest)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from capstone_cli.app import app
@@ -26,8 +25,7 @@ class Result:
 RunCli = Callable[..., Result]
 
 
-@pytest.fixture
-def run_cli() -> RunCli:
+def make_run_cli() -> RunCli:
     def run(*args: str, code: int = 0) -> Result:
         runner = CliRunner()
         result = runner.invoke(app, list(args), catch_exceptions=False)
