@@ -86,7 +86,17 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import data, datums, jobs, pipelines, repo, stages, status, workflows
+    from capstone_cli.commands import (
+        data,
+        datums,
+        fsck,
+        jobs,
+        pipelines,
+        repo,
+        stages,
+        status,
+        workflows,
+    )
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
@@ -96,6 +106,7 @@ def _register() -> None:
     pipelines.register(app)
     jobs.register(app)
     status.register(app)
+    fsck.register(app)
 
 
 _register()

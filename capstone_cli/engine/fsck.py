@@ -1,0 +1,146 @@
+"""`capstone fsck`: check an embedded store, and repair what is safe to repair.
+
+Problems (the store is wrong, data may be lost): a file row whose blob is missing or does not
+match its hash, a branch head on an unfinished commit, SQLite corruption. Repairable leftovers
+(nothing refers to them): blob files or rows no commit references, temporary upload files, and
+scratch directories of killed runs. `fix=True` removes only leftovers, never data that a
+commit refers to, and only while no run holds the store's run lock.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capstone_cli.engine.store import Store
+
+
+@dataclass
+class FsckReport:
+    problems: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    checked_blobs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
+    """Check every invariant of the store; with `fix`, remove unreferenced leftovers."""
+    report = FsckReport()
+    db = store.db
+    integrity = db.execute("PRAGMA quick_check").fetchone()[0]
+    if integrity != "ok":
+        report.problems.append(f"SQLite integrity check failed: {integrity}")
+    for repo, branch, commit_set in db.execute(
+        "SELECT r.name, b.name, c.commit_set FROM branches b JOIN repos r ON r.id=b.repo_id "
+        "JOIN commits c ON c.id=b.head WHERE c.finished IS NULL"
+    ):
+        report.problems.append(f"branch {repo}@{branch} points at unfinished commit {commit_set}")
+    referenced = [bytes(row[0]) for row in db.execute("SELECT DISTINCT blob FROM files")]
+    for digest in referenced:
+        report.checked_blobs += 1
+        problem = store.blobs.verify(digest) if deep else _exists(store, digest)
+        if problem:
+            users = db.execute(
+                "SELECT r.name, c.commit_set, f.path FROM files f JOIN commits c ON "
+                "c.id=f.commit_id JOIN repos r ON r.id=c.repo_id WHERE f.blob=? LIMIT 1",
+                (digest,),
+            ).fetchone()
+            where = f" (used by {users[0]}@{users[1][:12]}:{users[2]})" if users else ""
+            report.problems.append(problem + where)
+    _leftovers(store, set(referenced), report, fix)
+    return report
+
+
+def _exists(store: Store, digest: bytes) -> str | None:
+    row = store.db.execute("SELECT data IS NULL FROM blobs WHERE hash=?", (digest,)).fetchone()
+    if row is None:
+        return f"blob {digest.hex()[:16]} is missing from the blob table"
+    if row[0] and not store.blobs.path_of(digest).exists():
+        return f"blob file {digest.hex()[:16]} is missing"
+    return None
+
+
+@dataclass
+class _Leftovers:
+    rows: list[bytes]
+    orphan_files: list[Path]
+    tmp_files: list[Path]
+    scratch_dirs: list[Path]
+
+    def describe(self) -> list[str]:
+        parts: list[tuple[list[bytes] | list[Path], str]] = [
+            (self.rows, "unreferenced blob(s)"),
+            (self.orphan_files, "blob file(s) not in the blob table"),
+            (self.tmp_files, "temporary upload file(s)"),
+            (self.scratch_dirs, "scratch dir(s) from earlier runs"),
+        ]
+        return [f"{len(items)} {what}" for items, what in parts if items]
+
+
+def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
+    db = store.db
+    staged = _staged_blobs(store)
+    rows = [
+        bytes(row[0])
+        for row in db.execute("SELECT hash FROM blobs")
+        if bytes(row[0]) not in referenced and bytes(row[0]) not in staged
+    ]
+    root = store.blobs.root
+    known = {bytes(row[0]) for row in db.execute("SELECT hash FROM blobs WHERE data IS NULL")}
+    orphans: list[Path] = []
+    if root.exists():
+        for sub in root.iterdir():
+            if sub.name == "tmp" or not sub.is_dir():
+                continue
+            for f in sub.iterdir():
+                try:
+                    digest = bytes.fromhex(sub.name + f.name)
+                except ValueError:
+                    digest = b""
+                if digest not in known:
+                    orphans.append(f)
+    tmp = list((root / "tmp").iterdir()) if (root / "tmp").exists() else []
+    scratch = store.home / "scratch"
+    return _Leftovers(rows, orphans, tmp, list(scratch.iterdir()) if scratch.exists() else [])
+
+
+def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bool) -> None:
+    found = _scan(store, referenced)
+    report.leftovers = found.describe()
+    if not fix or not report.leftovers:
+        return
+    from capstone_cli.engine.locks import run_lock
+
+    # Under the run lock (no job running) and the write lock (no put half-way: a put writes
+    # its blob files inside its transaction), nothing unreferenced can be about to be used.
+    with run_lock(store.home, timeout=0), store.transaction():
+        found = _scan(store, referenced | _referenced(store))
+        store.db.executemany(
+            "DELETE FROM blobs WHERE hash=? AND NOT EXISTS (SELECT 1 FROM files WHERE blob=?)",
+            [(d, d) for d in found.rows],
+        )
+        for digest in found.rows:
+            store.blobs.path_of(digest).unlink(missing_ok=True)
+        for path in [*found.orphan_files, *found.tmp_files]:
+            path.unlink(missing_ok=True)
+        for path in found.scratch_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+        report.fixed = found.describe()
+
+
+def _referenced(store: Store) -> set[bytes]:
+    return {bytes(row[0]) for row in store.db.execute("SELECT DISTINCT blob FROM files")}
+
+
+def _staged_blobs(store: Store) -> set[bytes]:
+    """Blobs referenced by datum outputs staged for an unfinished job (not garbage)."""
+    try:
+        rows = store.db.execute("SELECT DISTINCT blob FROM datum_outputs").fetchall()
+    except Exception:
+        return set()
+    return {bytes(r[0]) for r in rows}
