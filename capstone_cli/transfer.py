@@ -47,7 +47,7 @@ def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) ->
             )
         if src.is_dir():
             for rel, file in _walk(src):
-                uploads.append(Upload(clean_file_path(_join(base, rel)), source=file))
+                uploads.append(Upload(clean_file_path(_join(base, rel)), source=Path(file)))
         elif src.is_file():
             dest = _join(base, src.name) if into_dir or base == "/" else base
             uploads.append(Upload(clean_file_path(dest), source=src))
@@ -61,7 +61,7 @@ def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) ->
     return UploadPlan(uploads, total)
 
 
-def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, Path]]:
+def _walk(root: str | Path, rel: str = "") -> Iterator[tuple[str, str]]:
     """(relative posix path, path) of regular files under `root`, sorted; symlinked
     directories are not followed (symlinked files are read as their target)."""
     with os.scandir(root) as it:
@@ -69,9 +69,9 @@ def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, Path]]:
     for entry in entries:
         name = f"{rel}/{entry.name}" if rel else entry.name
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), name)
+            yield from _walk(entry.path, name)
         elif entry.is_file():
-            yield name, Path(entry.path)
+            yield name, entry.path
 
 
 def _join(*parts: str) -> str:

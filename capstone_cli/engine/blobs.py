@@ -66,7 +66,7 @@ class BlobStore:
         self.db.executemany("INSERT OR IGNORE INTO blobs(hash, size, data) VALUES(?,?,?)", rows)
         return digests
 
-    def read_small(self, source: Path) -> bytes | None:
+    def read_small(self, source: str | Path) -> bytes | None:
         """A file's content when it is small enough to pack inline, else None."""
         with open(source, "rb") as f:
             data = f.read(INLINE_MAX + 1)
