@@ -1,0 +1,44 @@
+"""`capstone datums` on the tutorial's consolidate join over a real split of test.tsv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from capstone_cli.backends.base import Upload
+from capstone_cli.backends.embedded import EmbeddedBackend
+from capstone_cli.tsv import split_tsv
+from tests.clirunner import RunCli
+from tests.conftest import REPO_ROOT
+
+
+def test_consolidate_join_lists_one_datum_per_chunk_with_features(
+    run_cli: RunCli, capstone_home: Path
+) -> None:
+    backend = EmbeddedBackend(capstone_home)
+    chunks = list(split_tsv(REPO_ROOT / "testdata" / "test.tsv"))
+    backend.put_files("rawdata", "master", chunks)
+    names = [c.path.rsplit("/", 1)[1] for c in chunks]
+    with_features, without = names[:15], names[15:]
+    backend.put_files(
+        "features",
+        "master",
+        [
+            Upload(f"/{name}/{line:06d}.npy", data=b"\x93NUMPY")
+            for name in with_features
+            for line in range(5)
+        ],
+    )
+    backend.close()
+
+    datums = run_cli("datums", "consolidate", "--specs", str(REPO_ROOT / "specs"), "--json").json()
+    assert len(datums) == 15
+    for datum in datums:
+        by_name = {i["name"]: i for i in datum["inputs"]}
+        chunk = by_name["rawdata"]["path"].rsplit("/", 1)[1]
+        assert by_name["features"]["path"] == f"/{chunk}/"
+        assert by_name["rawdata"]["join_on"] == by_name["features"]["join_on"] == chunk
+    assert {d["inputs"][0]["join_on"] for d in datums} == set(with_features)
+    table = run_cli("datums", "consolidate", "--specs", str(REPO_ROOT / "specs"))
+    assert "15 datum(s) for consolidate" in table.stderr
+    for name in without:
+        assert f"/test.tsv/{name}" in table.stderr  # the chunks without features are named
