@@ -26,14 +26,14 @@ from workers import runtime
 INPUT_NAMES = ("consolidate",)
 
 DEFAULTS: dict[str, Any] = {
-    "epochs": 30,
-    "batch_size": 64,
+    "epochs": 60,
+    "batch_size": 32,
     "max_len": 12,
     "vocab_size": 5000,
     "embedding_dim": 64,
     "units": 128,
     "dropout": 0.5,
-    "learning_rate": 0.003,
+    "learning_rate": 0.001,
     "seed": 0,
     "glove_path": None,
     "val_fraction": 0.2,
