@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone_cli.backends.base import Backend, JobInfo, Upload
+from capstone_cli.backends.base import Backend, Upload
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, ModelError, NotFoundError
+from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
 
 INPREDICT = "inpredict"
-
-Follow = Callable[[Backend, Sequence[str]], list[JobInfo]]
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from capstone_cli.errors import CapstoneError, ModelError, NotFoundError
 from capstone_cli.stages import TRAINING_STAGES
 from capstone_cli.transfer import download
 from capstone_cli.tsv import SplitReport, split_tsv
+from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
 
 RAWDATA = "rawdata"
 MODEL_DIR = "/saved"
-
-Follow = Callable[[Backend, Sequence[str]], list[JobInfo]]
 
 
 @dataclass
