@@ -162,13 +162,28 @@ def input_repos(spec: PipelineSpec) -> list[str]:
 
 # -- writing -------------------------------------------------------------------------------
 def _check_inputs(store: Store, spec: PipelineSpec) -> None:
-    """Refuse cron inputs and missing input repos; create missing input branches empty."""
+    """Refuse what the engine cannot run and missing input repos; create missing branches.
+
+    Refusing is better than running a pipeline that silently behaves unlike Pachyderm.
+    """
+    unsupported = [
+        key for key in ("egress", "spout", "service", "jobTimeout") if spec.effective.get(key)
+    ]
+    if spec.s3_out:
+        unsupported.append("s3Out")
+    if unsupported:
+        raise SpecError(
+            f"pipeline {spec.name}: {', '.join(unsupported)} not supported by the embedded "
+            "engine yet",
+            hint="remove the field to run locally, or run on a Pachyderm cluster",
+        )
     if spec.input is None:
         return
     for leaf in leaf_inputs(spec.input):
-        if isinstance(leaf, CronInput):
+        if isinstance(leaf, CronInput) or leaf.s3:
             raise SpecError(
-                f"pipeline {spec.name}: cron inputs are not supported by the embedded engine yet",
+                f"pipeline {spec.name}: {'cron' if isinstance(leaf, CronInput) else 's3'} "
+                "inputs are not supported by the embedded engine yet",
                 hint="use a pfs input and put files on a schedule, or run on a Pachyderm cluster",
             )
         if leaf.repo == spec.name:

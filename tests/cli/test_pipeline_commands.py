@@ -100,3 +100,18 @@ def test_dag_outputs(run_cli: RunCli, tmp_path: Path) -> None:
     assert '"in" -> "copy"' in run_cli("dag", "--dot").stdout
     assert "in --> copy" in run_cli("dag", "--mermaid").stdout
     assert "copy" in run_cli("pipeline", "list").stdout
+
+
+def test_unsupported_fields_are_refused(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("x")
+    run_cli("put", "in@master", str(tmp_path / "x"))
+    for extra, word in [
+        ("jobTimeout: 60s", "jobTimeout"),
+        ("s3Out: true", "s3Out"),
+        ("egress: {URL: 's3://b/x'}", "egress"),
+    ]:
+        spec = tmp_path / "u.yaml"
+        spec.write_text(SPEC + extra + "\n")
+        res = run_cli("pipeline", "create", "-f", str(spec), code=3)
+        assert word in res.stderr and "not supported by the embedded engine" in res.stderr
+    assert run_cli("pipeline", "list", "--json").json() == []
