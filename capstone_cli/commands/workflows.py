@@ -68,12 +68,14 @@ def train(
         [
             ("chunks", f"{result.split.chunks} ({result.split.good} lines)"),
             ("model", ", ".join(str(p) for p in result.files)),
-            *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, dict | list)],
+            *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, list)],
         ],
     )
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, dict):
+        return "  ".join(f"{k}={_fmt(v)}" for k, v in value.items())
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
