@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import traceback
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,11 +115,14 @@ def run_batches(
             if exc.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
                 return
             raise
-        env = dict(os.environ)
-        env.update(parse_env_lines(response.env))
+        datum_env = parse_env_lines(response.env)
         if DOTENV_PATH.is_file():  # a cluster worker writes the datum env here
-            env.update(parse_env_lines(DOTENV_PATH.read_text().splitlines()))
-        os.environ.update(env)
+            datum_env.update(parse_env_lines(DOTENV_PATH.read_text().splitlines()))
+        # The answer carries the whole environment; set only what changed (putenv is slow).
+        changed = {k: v for k, v in datum_env.items() if os.environ.get(k) != v}
+        if changed:
+            os.environ.update(changed)
+        env = ChainMap(datum_env, os.environ)
         error = ""
         try:
             stage.process(_context(out, params, input_names, env))
