@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capstone_cli.errors import JobFailedError
+
 
 def _json(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
@@ -118,6 +120,18 @@ class JobInfo:
 
 
 TERMINAL_JOB_STATES = frozenset({"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"})
+
+
+def failed_job_error(jobs: Iterable[JobInfo]) -> JobFailedError | None:
+    """The error to report for the first job that did not succeed, or None when all did."""
+    for job in jobs:
+        if job.terminal and job.state != "JOB_SUCCESS":
+            reason = job.reason or f"{job.data_failed} datum(s) failed"
+            return JobFailedError(
+                f"job {job.id} of pipeline {job.pipeline} ended in {job.state}: {reason}",
+                hint=f"capstone logs -p {job.pipeline} -j {job.id}",
+            )
+    return None
 
 
 @dataclass

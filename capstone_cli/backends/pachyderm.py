@@ -38,7 +38,6 @@ from capstone_cli.errors import (
     CapstoneError,
     ConflictError,
     InputError,
-    JobFailedError,
     NotFoundError,
     PachydermError,
     UnreachableError,
@@ -127,18 +126,6 @@ def _spec_lines(spec: dict[str, Any] | None) -> list[str]:
     if spec is None:
         return []
     return json.dumps(spec, indent=2, sort_keys=True).splitlines()
-
-
-def failed_job_error(jobs: Iterable[JobInfo]) -> JobFailedError | None:
-    """The error to report for the first job that did not succeed, or None when all did."""
-    for job in jobs:
-        if job.terminal and job.state != "JOB_SUCCESS":
-            reason = job.reason or f"{job.data_failed} datum(s) failed"
-            return JobFailedError(
-                f"job {job.id} of pipeline {job.pipeline} ended in {job.state}: {reason}",
-                hint=f"capstone logs -p {job.pipeline} -j {job.id}",
-            )
-    return None
 
 
 class _ModifyFileFeeder:

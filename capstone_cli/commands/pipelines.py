@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from capstone_cli import ui
+from capstone_cli.backends.base import failed_job_error
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import failed_jobs_error, follow_commit_sets
+from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.workflows.pipelines import create_from_file, run_pending
 
@@ -119,7 +120,7 @@ def run(json_: JsonOpt = False) -> None:
         ui.render_json([j.to_json() for j in jobs])
     elif not jobs:
         ui.info("nothing to run: no pending jobs")
-    error = failed_jobs_error(jobs)
+    error = failed_job_error(jobs)
     if error is not None:
         raise error
 

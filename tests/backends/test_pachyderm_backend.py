@@ -21,8 +21,8 @@ from fake_pachd import FakePachd, job
 from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.backends import pachyderm as pachyderm_module
-from capstone_cli.backends.base import JobInfo, Upload
-from capstone_cli.backends.pachyderm import PachydermBackend, canonical_spec, failed_job_error
+from capstone_cli.backends.base import JobInfo, Upload, failed_job_error
+from capstone_cli.backends.pachyderm import PachydermBackend, canonical_spec
 from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.errors import (
     ConflictError,
