@@ -17,7 +17,6 @@ every datum: fresh `<root>/<input name>` dirs and an empty `<root>/out`.
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import threading
 import time
@@ -40,6 +39,7 @@ from capstone_cli.engine.executor import (
     run_process,
     slot_root,
 )
+from capstone_cli.engine.fanout import fan_out
 from capstone_cli.engine.logs import Line, split_output
 from capstone_cli.engine.scratch import collect_outputs
 from capstone_cli.engine.store import Store
@@ -242,39 +242,21 @@ def run_batched(
     """Serve `items` through `slots` long-lived worker processes; each result persists at once."""
     if not items:
         return
-    work: queue.Queue[tuple[Datum, str]] = queue.Queue()
-    for item in items:
-        work.put(item)
-    done: queue.Queue[DatumResult | BaseException] = queue.Queue()
 
-    def slot_main(index: int) -> None:
+    def slot_main(
+        index: int,
+        take: Callable[[], tuple[Datum, str] | None],
+        emit: Callable[[DatumResult], None],
+    ) -> None:
         store = Store(ctx.home)
         slot = _Slot(ctx, index)
         try:
-            while True:
-                try:
-                    datum, digest = work.get_nowait()
-                except queue.Empty:
-                    return
-                result = slot.run(store, datum, digest)
+            while (item := take()) is not None:
+                result = slot.run(store, item[0], item[1])
                 persist(store, ctx, result)
-                done.put(result)
-        except BaseException as exc:  # surfaced in the calling thread
-            done.put(exc)
+                emit(result)
         finally:
             slot.close()
             store.close()
 
-    threads = [
-        threading.Thread(target=slot_main, args=(i,), daemon=True)
-        for i in range(max(1, min(slots, len(items))))
-    ]
-    for th in threads:
-        th.start()
-    for _ in range(len(items)):
-        got = done.get()
-        if isinstance(got, BaseException):
-            raise got
-        on_done(got)
-    for th in threads:
-        th.join()
+    fan_out(items, max(1, min(slots, len(items))), slot_main, on_done)

@@ -15,8 +15,6 @@ and its input commits are finished) until none is left, so a DAG runs upstream f
 from __future__ import annotations
 
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -25,6 +23,7 @@ from capstone_cli.engine import jobs as J
 from capstone_cli.engine import logs
 from capstone_cli.engine.datums import Datum, list_datums
 from capstone_cli.engine.executor import DatumResult, JobContext, job_env, run_datum, slot_root
+from capstone_cli.engine.fanout import fan_out
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.locks import run_lock
 from capstone_cli.engine.pipelines import PipelineRecord, find_pipeline
@@ -204,37 +203,22 @@ def execute(
         finally:
             scratch.close()
         return
-    work: queue.Queue[tuple[Datum, str]] = queue.Queue()
-    for item in items:
-        work.put(item)
-    done: queue.Queue[DatumResult | BaseException] = queue.Queue()
 
-    def worker(slot: int) -> None:
+    def worker(
+        slot: int,
+        take: Callable[[], tuple[Datum, str] | None],
+        emit: Callable[[DatumResult], None],
+    ) -> None:
         own = Store(store.home)  # SQLite connections belong to one thread
         scratch = slot_root(ctx, str(slot))
         try:
-            while True:
-                try:
-                    datum, digest = work.get_nowait()
-                except queue.Empty:
-                    return
-                done.put(run_datum(own, ctx, datum, digest, scratch))
-        except BaseException as exc:  # surfaced in the calling thread
-            done.put(exc)
+            while (item := take()) is not None:
+                emit(run_datum(own, ctx, item[0], item[1], scratch))
         finally:
             scratch.close()
             own.close()
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(slots)]
-    for th in threads:
-        th.start()
-    for _ in items:
-        got = done.get()
-        if isinstance(got, BaseException):
-            raise got
-        on_done(got)
-    for th in threads:
-        th.join()
+    fan_out(items, slots, worker, on_done)
 
 
 def run_job(
