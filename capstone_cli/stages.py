@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from capstone_cli.engine.names import check_pipeline_name
+from capstone_cli.engine.spec_types import PipelineSpec
 from capstone_cli.errors import CapstoneError, NotFoundError, SpecError
 
 STAGE_ORDER = ("images", "features", "consolidate", "model", "predict")
@@ -227,26 +228,34 @@ def render(stage: Stage, defaults: Defaults, specs_dir: Path | None = None) -> d
     return canonicalize(spec, stage.source)
 
 
-def render_and_validate(
+def render_typed(
     specs_dir: Path, names: list[str] | None = None
-) -> list[tuple[Stage, dict[str, Any]]]:
-    """Load, render and validate stages with the Pachyderm spec rules; DAG order."""
+) -> list[tuple[Stage, dict[str, Any], PipelineSpec]]:
+    """Load, render and validate stages with the Pachyderm spec rules, in DAG order; each
+    with its rendered JSON and the typed spec it parses to (parsed once)."""
     from capstone_cli.engine.spec import check_dag, parse_spec
 
     defaults = load_defaults(specs_dir)
-    out: list[tuple[Stage, dict[str, Any]]] = []
+    out: list[tuple[Stage, dict[str, Any], PipelineSpec]] = []
     for path in stage_files(specs_dir, names):
         stage = load_stage(path)
         spec = render(stage, defaults, specs_dir)
         try:
-            parse_spec(json.loads(json.dumps(spec)), str(path))
+            typed = parse_spec(json.loads(json.dumps(spec)), str(path))
         except CapstoneError as exc:
             raise SpecError(
                 f"rendered spec of {path} is invalid: {exc.message}", hint=exc.hint
             ) from exc
-        out.append((stage, spec))
-    check_dag([parse_spec(spec, str(stage.source)) for stage, spec in out])
+        out.append((stage, spec, typed))
+    check_dag([typed for _, _, typed in out])
     return out
+
+
+def render_and_validate(
+    specs_dir: Path, names: list[str] | None = None
+) -> list[tuple[Stage, dict[str, Any]]]:
+    """`render_typed` without the typed specs."""
+    return [(stage, spec) for stage, spec, _ in render_typed(specs_dir, names)]
 
 
 def rendered_text(spec: dict[str, Any]) -> str:
