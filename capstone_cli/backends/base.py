@@ -69,6 +69,12 @@ class Upload:
     data: bytes | None = None
     source: Path | None = None
 
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.source is not None
+        return self.source.stat().st_size
+
 
 @dataclass
 class PipelineInfo:
