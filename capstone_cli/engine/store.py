@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from capstone_cli.engine import db as dbmod
+from capstone_cli.engine import dircache, faults
 from capstone_cli.engine.blobs import BlobStore
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.names import (
@@ -149,14 +150,19 @@ class Store:
                     f"repo {name!r} already exists",
                     hint=f"use it as it is, or `capstone repo delete {name}` first",
                 )
-            self.db.execute(
-                "INSERT INTO repos(name, type, description, created) VALUES(?,?,?,?)",
-                (name, type, description, now()),
-            )
-            repo = self.get_repo(name)
-            self.db.execute(
-                "INSERT INTO branches(repo_id, name, head) VALUES(?, 'master', NULL)", (repo.id,)
-            )
+            repo = self._insert_repo(name, type, description)
+        return repo
+
+    def _insert_repo(self, name: str, type: str, description: str) -> Repo:
+        """Insert a repo with an empty master branch (inside the caller's transaction)."""
+        self.db.execute(
+            "INSERT INTO repos(name, type, description, created) VALUES(?,?,?,?)",
+            (name, type, description, now()),
+        )
+        repo = self.get_repo(name)
+        self.db.execute(
+            "INSERT INTO branches(repo_id, name, head) VALUES(?, 'master', NULL)", (repo.id,)
+        )
         return repo
 
     def _repo_or_none(self, name: str) -> Repo | None:
@@ -191,6 +197,7 @@ class Store:
             ]
             for cid in commit_ids:
                 self.db.execute("DELETE FROM files WHERE commit_id=?", (cid,))
+                dircache.delete_rows(self.db, cid)
             self.db.execute("DELETE FROM branches WHERE repo_id=?", (repo.id,))
             self.db.execute("UPDATE commits SET parent=NULL WHERE repo_id=?", (repo.id,))
             self.db.execute("DELETE FROM commits WHERE repo_id=?", (repo.id,))
@@ -324,6 +331,7 @@ class Store:
 
     def finish_commit(self, commit: Commit, *, error: str = "", move_head: bool = True) -> Commit:
         """Finish a commit (inside a transaction): size, finished time, branch head."""
+        faults.checkpoint("store.finish_commit")
         size = self.db.execute(
             "SELECT COALESCE(SUM(size), 0) FROM files WHERE commit_id=?", (commit.rowid,)
         ).fetchone()[0]
@@ -331,12 +339,14 @@ class Store:
             "UPDATE commits SET finished=?, error=?, size=? WHERE id=?",
             (now(), error, size, commit.rowid),
         )
+        dircache.delete_rows(self.db, commit.rowid)  # none expected: only finished ones cache
         if move_head:
             self.db.execute(
                 "UPDATE branches SET head=? WHERE repo_id=(SELECT repo_id FROM commits WHERE id=?)"
                 " AND name=?",
                 (commit.rowid, commit.rowid, commit.branch),
             )
+        faults.checkpoint("store.head_moved")
         return self.commit_by_rowid(commit.rowid)
 
     # -- writing files -------------------------------------------------------------------
@@ -388,12 +398,14 @@ class Store:
     ) -> Commit:
         check_repo_name(repo)
         check_branch_name(branch)
-        if create_repo:
-            self.create_repo(repo, exist_ok=True)
-        else:
+        if not create_repo:
             self.get_repo(repo)
         with dbmod.transaction(self.db):
+            if create_repo and self._repo_or_none(repo) is None:
+                # in the commit's transaction: a put that fails leaves no empty repo behind
+                self._insert_repo(repo, "user", "")
             commit = self.start_commit(repo, branch, description=description)
+            faults.checkpoint("store.put.started")
             for path in delete_paths:
                 self.delete_path(commit.rowid, clean_file_path(path))
             small: list[tuple[str, bytes]] = []
@@ -411,12 +423,15 @@ class Store:
                     if len(small) >= BATCH:
                         self._write_small(commit.rowid, small)
                         small = []
+                        faults.checkpoint("store.put.batch")
                 elif item.source is not None:
                     digest, size = self.blobs.put_file(Path(item.source), on_bytes)
                     self._write_rows([(commit.rowid, path, digest, size)])
+                    faults.checkpoint("store.put.large_file")
                 else:
                     raise ValueError("NewFile needs data or source")
             self._write_small(commit.rowid, small)
+            faults.checkpoint("store.put.rows_written")
             self.check_collisions(commit.rowid)
             if (
                 skip_unchanged
@@ -509,10 +524,12 @@ class Store:
                 (commit.rowid,),
             )
         else:
+            # one primary-key range ['/a', '/a0') holds '/a' and '/a/...' ('/' < '0'); an OR of
+            # the two made SQLite scan the whole commit per call (quadratic over datums)
             cur = self.db.execute(
-                "SELECT path, blob, size, datum FROM files WHERE commit_id=? AND "
-                "(path=? OR (path>=? AND path<?)) ORDER BY path",
-                (commit.rowid, path, path + "/", path + "0"),
+                "SELECT path, blob, size, datum FROM files WHERE commit_id=? AND path>=? AND "
+                "path<? AND (path=? OR substr(path, ?, 1)='/') ORDER BY path",
+                (commit.rowid, path, path + "0", path, len(path) + 1),
             )
         for p, b, s, d in cur:
             yield p, bytes(b), int(s), d
@@ -554,11 +571,29 @@ class Store:
     # -- FileSource (for datums) ---------------------------------------------------------
     def walk(self, repo: str, branch: str) -> Iterator[FileInfo]:
         """Every file and directory of the branch head, root included, in path order."""
-        head = self.head(repo, branch)
+        return self._walk_head(repo, branch, None)
+
+    def walk_to_depth(self, repo: str, branch: str, max_depth: int) -> Iterator[FileInfo]:
+        """`walk` limited to entries at most `max_depth` segments deep (`/` is 0, `/a/` 1).
+
+        Reads only the rows it yields (see `dircache`): a `/*` glob over a repo of a million
+        files in directories reads the directories alone.
+        """
+        return self._walk_head(repo, branch, max_depth)
+
+    def _walk_head(self, repo: str, branch: str, max_depth: int | None) -> Iterator[FileInfo]:
+        head = self.head(repo, branch)  # raises NotFoundError now, not at the first item
         if head is None:
-            yield FileInfo("/", True, hashlib.sha256(b"").hexdigest(), 0)
-            return
-        yield from walk_tree((p, d, s) for p, d, s, _ in self.iter_files(head, "/"))
+            return iter([FileInfo("/", True, hashlib.sha256(b"").hexdigest(), 0)])
+        return self.walk_commit(head, max_depth)
+
+    def walk_commit(self, commit: Commit, max_depth: int | None = None) -> Iterator[FileInfo]:
+        """Every file and directory of `commit` (at most `max_depth` deep), in path order.
+
+        Directory hashes and sizes are those of `walk_tree`; a finished commit's are computed
+        by its first walk and cached, an open commit's are computed on each walk.
+        """
+        return dircache.walk(self.db, commit.rowid, commit.finished is not None, max_depth)
 
     def head_commit(self, repo: str, branch: str) -> str | None:
         head = self.head(repo, branch)
