@@ -102,20 +102,25 @@ def run_batches(
 ) -> None:
     """Serve datums until the worker stops us (it cancels or kills us after the last one)."""
     import grpc
-    from pachyderm_sdk.api.worker import WorkerStub
+
+    from workers.nextdatum import decode_response, encode_request
 
     port = os.environ["PPS_WORKER_GRPC_PORT"]
     channel = grpc.insecure_channel(f"localhost:{port}")
-    stub = WorkerStub(channel)
+    next_datum = channel.unary_unary(
+        "/pachyderm.worker.Worker/NextDatum",
+        request_serializer=encode_request,
+        response_deserializer=decode_response,
+    )
     error = ""
     while True:
         try:
-            response = stub.next_datum(error=error)
+            response: list[str] = next_datum(error)
         except grpc.RpcError as exc:  # the worker cancelled us: all datums are done
             if exc.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
                 return
             raise
-        datum_env = parse_env_lines(response.env)
+        datum_env = parse_env_lines(response)
         if DOTENV_PATH.is_file():  # a cluster worker writes the datum env here
             datum_env.update(parse_env_lines(DOTENV_PATH.read_text().splitlines()))
         # The answer carries the whole environment; set only what changed (putenv is slow).

@@ -1,31 +1,35 @@
 """Running one datum: scratch layout, environment, user process, outputs, persisted result.
 
-Each attempt gets a fresh scratch root laid out like `/pfs`, runs `transform.cmd` in a new
-process group (the whole group is killed on timeout and after the process exits, so stray
-children never outlive their datum), and is retried up to `datum_tries` times. A finished datum's
-result (state, hash, staged outputs, stats, log lines) is written in ONE short transaction at
-once, which is what lets a killed run resume without re-running it.
+Each attempt gets its slot's scratch root laid out like `/pfs` for this datum alone, runs
+`transform.cmd` in a new process group (`spawn`: the whole group is killed on timeout and after
+the process exits, so stray children never outlive their datum), and is retried up to
+`datum_tries` times. A finished datum's result (state, hash, staged outputs, stats, log lines)
+is written in ONE short transaction at once, which is what lets a killed run resume without
+re-running it.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capstone_cli.engine import faults
 from capstone_cli.engine import jobs as jobsmod
 from capstone_cli.engine.datums import Datum
-from capstone_cli.engine.logs import Line, split_output, write_lines
+from capstone_cli.engine.logs import Line, write_lines
 from capstone_cli.engine.scratch import (
+    Download,
     ScratchRoot,
     collect_outputs,
+    remove_tree,
     rewrite_pfs,
     scratch_base,
 )
+from capstone_cli.engine.spawn import Launcher
 from capstone_cli.engine.spec_types import PipelineSpec
 from capstone_cli.engine.store import Store
 from capstone_cli.errors import InvalidNameError, StoreWriteError
@@ -84,75 +88,6 @@ def command_line(cmd: tuple[str, ...], root: Path) -> list[str]:
 
 
 @dataclass
-class ProcessResult:
-    ok: bool
-    reason: str
-    lines: list[Line]
-    seconds: float
-
-
-def run_process(
-    cmd: list[str],
-    stdin: str,
-    env: dict[str, str],
-    cwd: str,
-    timeout: float | None,
-    logdir: Path,
-    accept: tuple[int, ...] = (),
-) -> ProcessResult:
-    """Run one attempt in a fresh process group; stdout/stderr go to files, then log lines."""
-    logdir.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logdir / "stdout", logdir / "stderr"
-    t0 = time.perf_counter()
-    reason = ""
-    with open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
-        stdin_f = None
-        if stdin:
-            in_path = logdir / "stdin"
-            in_path.write_text(stdin)
-            stdin_f = open(in_path, "rb")  # noqa: SIM115 - closed below
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                env=env,
-                cwd=cwd,
-                stdin=stdin_f or subprocess.DEVNULL,
-                stdout=out_f,
-                stderr=err_f,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            if stdin_f:
-                stdin_f.close()
-            return ProcessResult(False, f"cannot run {cmd[0]!r}: {exc.strerror}", [], 0.0)
-        try:
-            rc: int | None = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            rc = None
-            reason = f"datum timed out after {timeout:g}s"
-        finally:
-            kill_group(proc.pid)
-            proc.wait()
-            if stdin_f:
-                stdin_f.close()
-    seconds = time.perf_counter() - t0
-    lines = split_output(out_path.read_bytes(), "stdout") + split_output(
-        err_path.read_bytes(), "stderr"
-    )
-    ok = rc is not None and (rc == 0 or rc in accept)
-    if rc is not None and not ok:
-        reason = f"user code exited with code {rc}"
-    return ProcessResult(ok, reason, lines, seconds)
-
-
-def kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-@dataclass
 class DatumResult:
     datum: Datum
     hash: str
@@ -166,36 +101,113 @@ class DatumResult:
     process_seconds: float = 0.0
 
 
-def slot_root(ctx: JobContext, slot: str) -> ScratchRoot:
-    """The fixed scratch root of one worker slot of this run."""
-    return ScratchRoot(scratch_base(ctx.home) / f"{os.getpid()}-{ctx.job_seq}-{slot}")
+class Slot:
+    """One worker slot of this run: two fixed scratch roots used in turn, and capture files.
+
+    Everything is created once per slot and reused by every datum the slot runs (creating it
+    per datum cost more than the process itself). With two roots, the NEXT datum's inputs are
+    laid out while the current datum's process runs (`run_slot`): the current datum's own root
+    is never touched while it runs, and a datum's result is still persisted before the next
+    datum's process starts.
+    """
+
+    def __init__(self, ctx: JobContext, name: str, roots: int = 2) -> None:
+        base = scratch_base(ctx.home) / f"{os.getpid()}-{ctx.job_seq}-{name}"
+        self.roots = [ScratchRoot(base.with_name(base.name + "ab"[i])) for i in range(roots)]
+        self.root = self.roots[0].path
+        # capture files beside the roots: a datum's /pfs holds its inputs and out/, nothing else
+        self.io_dir = base.with_name(base.name + "-io")
+        self.launcher = Launcher(self.io_dir)
+        self._turn = 0
+
+    def prepare(self, store: Store, ctx: JobContext, item: tuple[Datum, str]) -> Prepared:
+        """Lay out a datum's inputs in the root not used by the datum before it."""
+        scratch = self.roots[self._turn]
+        self._turn = (self._turn + 1) % len(self.roots)
+        download = scratch.populate(store, item[0], ctx.commits)
+        faults.checkpoint("executor.datum.populated")
+        return Prepared(item[0], item[1], scratch, download)
+
+    def close(self) -> None:
+        self.launcher.close()
+        remove_tree(self.io_dir)
+        for scratch in self.roots:
+            scratch.close()
+
+
+@dataclass
+class Prepared:
+    """A datum whose scratch root is laid out for its first attempt."""
+
+    datum: Datum
+    hash: str
+    scratch: ScratchRoot
+    download: Download
+
+
+def run_slot(
+    store: Store,
+    ctx: JobContext,
+    slot: Slot,
+    take: Callable[[], tuple[Datum, str] | None],
+    emit: Callable[[DatumResult], None],
+) -> None:
+    """Run datums from `take` until none is left, preparing each next one while the current
+    one's process runs; every result is persisted (and emitted) before the next one starts."""
+    first = take()
+    ready = slot.prepare(store, ctx, first) if first is not None else None
+    while ready is not None:
+        current, ready = ready, None
+        prefetched = False
+
+        def prefetch() -> None:
+            nonlocal ready, prefetched
+            if not prefetched:
+                prefetched = True
+                item = take()
+                ready = slot.prepare(store, ctx, item) if item is not None else None
+
+        emit(run_datum(store, ctx, current, slot, prefetch))
+        prefetch()  # no attempt started a process: prepare the next datum now
 
 
 def run_datum(
-    store: Store, ctx: JobContext, datum: Datum, datum_hash: str, scratch: ScratchRoot
+    store: Store,
+    ctx: JobContext,
+    prepared: Prepared,
+    slot: Slot,
+    on_start: Callable[[], None] | None = None,
 ) -> DatumResult:
-    """Run a datum to SUCCESS, RECOVERED or FAILED and persist the result."""
+    """Run a datum to SUCCESS, RECOVERED or FAILED and persist the result. `on_start` runs
+    while the first attempt's process runs."""
     spec, t = ctx.spec, ctx.spec.transform
-    result = DatumResult(datum, datum_hash, jobsmod.D_FAILED)
+    datum = prepared.datum
+    result = DatumResult(datum, prepared.hash, jobsmod.D_FAILED)
     tries = max(1, spec.datum_tries)
+    scratch = prepared.scratch
     root = scratch.path
-    cwd = rewrite_pfs(t.working_dir, root) if t.working_dir else os.getcwd()
+    cwd = rewrite_pfs(t.working_dir, root) if t.working_dir else None
     cmd = command_line(t.cmd, root)
     stdin = "\n".join(rewrite_pfs(s, root) for s in t.stdin)
     for attempt in range(1, tries + 1):
         result.attempts = attempt
-        dl = scratch.populate(store, datum, ctx.commits)
-        result.download_bytes, result.download_seconds = dl.bytes, dl.seconds
+        if attempt > 1:  # every attempt starts from freshly laid out inputs and an empty out/
+            prepared.download = scratch.populate(store, datum, ctx.commits)
+            faults.checkpoint("executor.datum.populated")
+        result.download_bytes = prepared.download.bytes
+        result.download_seconds = prepared.download.seconds
         env = dict(ctx.base_env)
         env.update(datum_vars(datum, root))
-        proc = run_process(
-            cmd, stdin, env, cwd, spec.datum_timeout, root / ".scratch", t.accept_return_code
+        proc = slot.launcher.run(
+            cmd, stdin, env, cwd, spec.datum_timeout, t.accept_return_code, on_start
         )
+        on_start = None
         result.process_seconds += proc.seconds
         result.lines.extend(proc.lines)
         if proc.ok:
             try:
                 result.outputs = collect_outputs(root / "out")
+                faults.checkpoint("executor.datum.outputs")
                 result.state = jobsmod.D_SUCCESS
                 persist(store, ctx, result)
                 return result
@@ -205,13 +217,12 @@ def run_datum(
         result.lines.append(Line(note, "stderr", True))
         result.reason = proc.reason
         if t.err_cmd:
-            err = run_process(
+            err = slot.launcher.run(
                 command_line(t.err_cmd, root),
                 "\n".join(rewrite_pfs(s, root) for s in t.err_stdin),
                 env,
                 cwd,
                 spec.datum_timeout,
-                root / ".scratch",
             )
             result.lines.extend(err.lines)
             if err.ok:
@@ -239,12 +250,14 @@ def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
             except OSError as exc:
                 raise StoreWriteError(f"cannot read output {local}: {exc.strerror}") from exc
             rows.append((ctx.job_seq, d.id, path, digest, size))
+            faults.checkpoint("executor.persist.blob")
             up_bytes += size
-        store.db.executemany(
-            "INSERT OR REPLACE INTO datum_outputs(job_seq, datum, path, blob, size) "
-            "VALUES(?,?,?,?,?)",
-            rows,
-        )
+        if rows:
+            store.db.executemany(
+                "INSERT OR REPLACE INTO datum_outputs(job_seq, datum, path, blob, size) "
+                "VALUES(?,?,?,?,?)",
+                rows,
+            )
         up_s = time.perf_counter() - t0
         store.db.execute(
             "INSERT OR REPLACE INTO job_datums(job_seq, datum, state, hash, files, reason, "
@@ -276,3 +289,4 @@ def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
             (result.download_bytes, up_bytes, result.process_seconds, ctx.job_seq),
         )
         write_lines(store.db, ctx.spec.name, ctx.job_id, d.id, result.lines)
+        faults.checkpoint("executor.persist.rows")

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from capstone_cli.engine import faults
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -56,5 +58,6 @@ def fan_out(
         if isinstance(got, _Failure):
             raise got.exc
         on_done(got)
+        faults.checkpoint("fanout.result")
     for th in workers:
         th.join()

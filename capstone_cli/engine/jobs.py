@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from capstone_cli.backends.base import TERMINAL_JOB_STATES, DatumInfo, JobInfo
+from capstone_cli.engine import faults
 from capstone_cli.engine.store import Store, now
 from capstone_cli.errors import NotFoundError
 
@@ -100,6 +101,7 @@ def create_job(
         "INSERT OR IGNORE INTO job_inputs(job_seq, repo, branch, commit_id) VALUES(?,?,?,?)",
         [(seq, repo, branch, commit) for repo, branch, commit in inputs],
     )
+    faults.checkpoint("jobs.created")
     return seq
 
 

@@ -29,13 +29,17 @@ def write_lines(
     db: sqlite3.Connection, pipeline: str, job: str, datum: str, lines: Iterable[Line]
 ) -> None:
     """Insert lines (inside the caller's transaction, or autocommit)."""
+    lines = list(lines)
+    if not lines:
+        return  # most datums log nothing: no timestamp, no statement
     stamp = now()
+    rows = [
+        (pipeline, job, datum, ln.ts or stamp, ln.stream, int(ln.master), ln.message)
+        for ln in lines
+    ]
     db.executemany(
         "INSERT INTO logs(pipeline, job, datum, ts, stream, master, message) VALUES(?,?,?,?,?,?,?)",
-        [
-            (pipeline, job, datum, ln.ts or stamp, ln.stream, int(ln.master), ln.message)
-            for ln in lines
-        ],
+        rows,
     )
 
 

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from capstone_cli.backends.base import JobInfo
+from capstone_cli.engine import faults, logs
 from capstone_cli.engine import jobs as J
-from capstone_cli.engine import logs
 from capstone_cli.engine.datums import Datum, list_datums
-from capstone_cli.engine.executor import DatumResult, JobContext, job_env, run_datum, slot_root
+from capstone_cli.engine.executor import DatumResult, JobContext, Slot, job_env, run_slot
 from capstone_cli.engine.fanout import fan_out
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.locks import run_lock
@@ -43,15 +43,21 @@ class CommitSource:
         self.commits = commits
 
     def walk(self, repo: str, branch: str) -> Iterator[FileInfo]:
+        return self._walk(repo, branch, None)
+
+    def walk_to_depth(self, repo: str, branch: str, max_depth: int) -> Iterator[FileInfo]:
+        """Only entries at most `max_depth` deep (datums.DepthLimitedSource): reads less."""
+        return self._walk(repo, branch, max_depth)
+
+    def _walk(self, repo: str, branch: str, max_depth: int | None) -> Iterator[FileInfo]:
         if (repo, branch) not in self.commits:
-            yield from self.store.walk(repo, branch)
-            return
+            if max_depth is None:
+                return self.store.walk(repo, branch)
+            return self.store.walk_to_depth(repo, branch, max_depth)
         rowid = self.commits[(repo, branch)]
         if rowid is None:
-            yield from walk_tree([])
-            return
-        commit = self.store.commit_by_rowid(rowid)
-        yield from walk_tree((p, d, s) for p, d, s, _ in self.store.iter_files(commit, "/"))
+            return walk_tree([])
+        return self.store.walk_commit(self.store.commit_by_rowid(rowid), max_depth)
 
     def head_commit(self, repo: str, branch: str) -> str | None:
         rowid = self.commits.get((repo, branch))
@@ -196,26 +202,25 @@ def execute(
         run_batched(ctx, items, slots, on_done)
         return
     if slots <= 1 or len(items) <= 1:
-        scratch = slot_root(ctx, "0")
+        slot = Slot(ctx, "0")
+        pending = iter(items)
         try:
-            for datum, digest in items:
-                on_done(run_datum(store, ctx, datum, digest, scratch))
+            run_slot(store, ctx, slot, lambda: next(pending, None), on_done)
         finally:
-            scratch.close()
+            slot.close()
         return
 
     def worker(
-        slot: int,
+        index: int,
         take: Callable[[], tuple[Datum, str] | None],
         emit: Callable[[DatumResult], None],
     ) -> None:
         own = Store(store.home)  # SQLite connections belong to one thread
-        scratch = slot_root(ctx, str(slot))
+        slot = Slot(ctx, str(index))
         try:
-            while (item := take()) is not None:
-                emit(run_datum(own, ctx, item[0], item[1], scratch))
+            run_slot(own, ctx, slot, take, emit)
         finally:
-            scratch.close()
+            slot.close()
             own.close()
 
     fan_out(items, slots, worker, on_done)
@@ -237,9 +242,11 @@ def run_job(
     assert rec is not None and ready
     resumed = job.state == J.RUNNING
     with store.transaction():
+        faults.checkpoint("runner.job.running")
         J.set_state(store, job.seq, J.RUNNING)
     commits = J.job_inputs(store, job.seq)
     total, to_run, base = plan(store, job, rec, CommitSource(store, commits))
+    faults.checkpoint("runner.job.planned")
     logs.master(
         store,
         job.pipeline,
@@ -257,8 +264,10 @@ def run_job(
             on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
 
     execute(store, ctx, to_run, effective_parallelism(rec, parallelism), on_done)
+    faults.checkpoint("runner.job.finishing")
     finish_job(store, job, base)
     final = J.job_by_seq(store, job.seq)
+    faults.checkpoint("runner.job.finished")
     if on_progress:
         on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
     return final

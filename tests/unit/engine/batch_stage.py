@@ -1,6 +1,7 @@
 """A tiny datum-batching stage for engine tests, run as `python tests/unit/engine/batch_stage.py`.
 
-Copies its `in` input to the output; raises on content `boom`; appends its pid to
+Copies its `in` input to the output (symlinks it with MODE=link, lists what it sees with
+MODE=list; after sleeping $SLEEP seconds); raises on content `boom`; appends its pid to
 `$MARKS/pids` once per process and the input name to `$MARKS/calls` once per datum, so tests can
 count processes and executions.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,17 @@ class CopyStage:
             f.write(src.name + "\n")
         if src.read_bytes() == b"boom":
             raise ValueError(f"boom in {src.name}")
+        time.sleep(float(os.environ.get("SLEEP", "0")))
         ctx.out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, ctx.out / src.name)
+        mode = os.environ.get("MODE")
+        if mode == "link":  # Pachyderm's "symlink the input" idiom
+            (ctx.out / src.name).symlink_to(src)
+        elif mode == "list":  # what this datum can see of /pfs, besides out/
+            root = Path(os.environ["CAPSTONE_PFS_ROOT"])
+            seen = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.parts[-1] != "out")
+            (ctx.out / src.name).write_text("\n".join(p for p in seen if not p.startswith("out/")))
+        else:
+            shutil.copy(src, ctx.out / src.name)
 
 
 if __name__ == "__main__":
