@@ -36,5 +36,11 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# Crash consistency in full: >= 50 SIGKILLs of put/run/train at seeded points (also part of
+# `make bench`); `make kill-harness KILL_SEED=7` replays seed 7. The short sample is in `make test`.
+KILL_SEED ?= 1
+kill-harness: $(STAMP)
+	$(BIN)/python -m tests.reliability.harness --seed $(KILL_SEED) --kills 50
+
 clean:
 	rm -rf $(VENV) .capstone .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SCRIPTS = ["put", "datums", "engine", "images", "ml", "quality", "train_upload"]
+SCRIPTS = ["put", "datums", "engine", "images", "ml", "quality", "train_upload", "kill_harness"]
+# entries that are not benchmarks/bench_<name>.py scripts: python arguments
+MODULES = {
+    "kill_harness": [
+        "-m",
+        "tests.reliability.harness",
+        "--seed",
+        "1",
+        "--kills",
+        "50",
+        "--markdown",
+    ]
+}
 
 
 def main(argv: list[str]) -> int:
@@ -23,15 +35,15 @@ def main(argv: list[str]) -> int:
     failed = []
     for name in chosen:
         script = HERE / f"bench_{name}.py"
-        if not script.exists():
+        args = MODULES.get(name, [str(script)])
+        if name not in MODULES and not script.exists():
             print(f"no benchmark {name}", file=sys.stderr)
             failed.append(name)
             continue
         start = time.monotonic()
-        print(f"== {script.name}", file=sys.stderr, flush=True)
-        proc = subprocess.run(
-            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True
-        )
+        shown = " ".join(args) if name in MODULES else f"benchmarks/{script.name}"
+        print(f"== {shown}", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
         took = time.monotonic() - start
         if proc.returncode != 0:
             failed.append(name)
@@ -39,8 +51,8 @@ def main(argv: list[str]) -> int:
             continue
         print(proc.stdout, flush=True)
         sections.append(
-            f"## `{script.name}` ({took:.0f} s)\n\n"
-            f"Command: `.venv/bin/python benchmarks/{script.name}`\n\n"
+            f"## `{name if name in MODULES else script.name}` ({took:.0f} s)\n\n"
+            f"Command: `.venv/bin/python {shown}`\n\n"
             f"{proc.stdout.strip()}\n"
         )
     if not argv and sections:

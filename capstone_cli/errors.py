@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     CONFLICT = 7
     BUSY = 8
     CORRUPT = 9
+    AUTH = 10
     INTERRUPTED = 130
 
 
@@ -116,6 +117,12 @@ class UnreachableError(PachydermError):
     """pachd cannot be reached at the configured address."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class AuthError(PachydermError):
+    """pachd refused the caller: UNAUTHENTICATED (log in) or PERMISSION_DENIED (no access)."""
+
+    exit_code = ExitCode.AUTH
 
 
 class Interrupted(CapstoneError):

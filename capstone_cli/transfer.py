@@ -79,33 +79,53 @@ def _join(*parts: str) -> str:
 
 
 def download(backend: Backend, repo: str, ref: str, path: str, dest: Path) -> list[Path]:
-    """Copy a file or a directory tree from the repo to `dest`; returns files written."""
+    """Copy a file or a directory tree from the repo to `dest`; returns files written.
+
+    Every target is checked before the first byte is written, so a refused download (a target
+    outside `dest`, a symlink, a file where a directory is needed) writes nothing at all.
+    """
     entries = list(backend.walk_files(repo, ref, path))
     if not entries:
         # an empty result: either a missing path (list_files raises) or an empty repo
         backend.list_files(repo, ref, path)
         return []
     single = len(entries) == 1 and entries[0].path == path
-    written: list[Path] = []
     if single:
         target = dest / Path(path).name if dest.is_dir() else dest
         _check_parent(target.parent)
+        _check_target(target)
         _write_atomic(backend, repo, ref, path, target)
         return [target]
-    dest.mkdir(parents=True, exist_ok=True)
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(
+            f"{dest} is a file but {repo}@{ref}:{path} is a directory",
+            hint="give -o a directory, or a path that does not exist yet",
+        )
     root = dest.resolve()
     prefix = "" if path == "/" else path
+    plan: list[tuple[str, Path]] = []
     for entry in entries:
-        rel = entry.path[len(prefix) :].lstrip("/")
-        target = dest / rel
+        target = dest / entry.path[len(prefix) :].lstrip("/")
         resolved_parent = target.parent.resolve()
         if resolved_parent != root and root not in resolved_parent.parents:
             raise UsageError(
-                f"refusing to write {entry.path} outside {dest}",
+                f"refusing to write {entry.path} outside {dest}; nothing was written",
                 hint="choose a destination without symlinked directories",
             )
+        _check_target(target)
+        folder = target.parent
+        while folder != dest and dest in folder.parents:
+            if folder.exists() and not folder.is_dir():
+                raise UsageError(
+                    f"cannot write {entry.path}: {folder} is a file; nothing was written",
+                    hint="remove it or choose another destination",
+                )
+            folder = folder.parent
+        plan.append((entry.path, target))
+    written: list[Path] = []
+    for repo_path, target in plan:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(backend, repo, ref, entry.path, target)
+        _write_atomic(backend, repo, ref, repo_path, target)
         written.append(target)
     return written
 
@@ -118,12 +138,21 @@ def _check_parent(parent: Path) -> None:
         )
 
 
-def _write_atomic(backend: Backend, repo: str, ref: str, path: str, target: Path) -> None:
+def _check_target(target: Path) -> None:
+    """A file may replace a regular file, never a symlink (it could point anywhere) or a dir."""
     if target.is_symlink():
         raise UsageError(
             f"refusing to overwrite the symlink {target}",
             hint="remove it or choose another destination",
         )
+    if target.is_dir():
+        raise UsageError(
+            f"cannot write a file over the directory {target}",
+            hint="remove it or choose another destination",
+        )
+
+
+def _write_atomic(backend: Backend, repo: str, ref: str, path: str, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".capstone-get-")
     try:
         with os.fdopen(fd, "wb") as out:

@@ -5,6 +5,10 @@ replacement. The file is read line by line (never whole: a 3.3M-line file in bou
 every N good lines become one chunk named `/<file name>/<%016x index>`, as 1.x named them, so
 re-splitting the same file gives the same chunks and a re-upload changes nothing. Malformed
 lines are reported with their line numbers and skipped (or fail the split with `strict`).
+
+Memory stays bounded whatever the file holds: a line is read at most `MAX_LINE + 1` bytes at a
+time, and the rest of an over-long line (a 10 MB line, a binary file without newlines) is
+skipped in small reads and reported as malformed, never loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from capstone_cli.backends.base import Upload
@@ -20,6 +25,8 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError
 
 MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
+_SKIP_READ = 1 << 16  # the rest of an over-long line is skipped this many bytes at a time
+SCHEMES = ("", "file", "http", "https")  # what the images stage can fetch
 
 
 @dataclass
@@ -52,11 +59,31 @@ def check_line(raw: bytes) -> tuple[str, str] | str:
         return "empty caption"
     if not url:
         return "empty URL"
+    try:
+        scheme = _scheme(url)
+    except ValueError as exc:  # e.g. "http://[::1" (an unclosed IPv6 host)
+        return f"malformed URL ({exc})"
+    if scheme not in SCHEMES:
+        return f"unsupported URL scheme {scheme!r} (use http(s) or a local path)"
     return caption, url
 
 
+def _scheme(url: str) -> str:
+    return "" if url.startswith("/") else urlsplit(url).scheme.lower()
+
+
+def read_lines(f: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, each cut at `MAX_LINE + 1` bytes (so `check_line` rejects it as too
+    long) with the rest of an over-long line read and dropped in small pieces."""
+    while raw := f.readline(MAX_LINE + 1):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while (rest := f.readline(_SKIP_READ)) and not rest.endswith(b"\n"):
+                pass
+        yield raw
+
+
 def is_local(url: str) -> bool:
-    return urlsplit(url).scheme in ("", "file")
+    return _scheme(url) in ("", "file")
 
 
 def split_tsv(
@@ -86,7 +113,7 @@ def split_tsv(
     name = clean_file_path(path.name).lstrip("/")
     buffer: list[bytes] = []
     with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
+        for number, raw in enumerate(read_lines(f), start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             report.lines += 1
@@ -120,6 +147,11 @@ def split_tsv(
     if buffer:
         yield _chunk(name, report.chunks, buffer)
         report.chunks += 1
+    if report.lines == 0:
+        raise InputError(
+            f"{path} is empty: no usable caption<TAB>url lines",
+            hint="give a file with one caption, a tab and one URL per line",
+        )
     if report.good == 0:
         raise InputError(
             f"{path} has no usable caption<TAB>url lines",

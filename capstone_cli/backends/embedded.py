@@ -29,6 +29,7 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.propagation import on_input_commit
 from capstone_cli.engine.spec import parse_spec
 from capstone_cli.engine.store import Commit, NewFile, Store, open_store
+from capstone_cli.errors import ConflictError
 
 
 def commit_info(c: Commit) -> CommitInfo:
@@ -81,6 +82,26 @@ class EmbeddedBackend(Backend):
         return self._repo_info(name)
 
     def delete_repo(self, name: str, force: bool = False) -> None:
+        """Delete a repo, refusing as pachd does: a pipeline's output repo never (delete the
+        pipeline instead), a repo that pipelines read only with `force` (they lose their input).
+        """
+        self.store.get_repo(name)  # NotFoundError first
+        if pipelines.find_pipeline(self.store, name) is not None:
+            raise ConflictError(
+                f"cannot delete repo {name!r}: it is the output repo of pipeline {name!r}",
+                hint=f"delete the pipeline instead: `capstone pipeline delete {name}`",
+            )
+        readers = [
+            p.name
+            for p in pipelines.list_pipelines(self.store)
+            if name in pipelines.input_repos(p.spec)
+        ]
+        if readers and not force:
+            raise ConflictError(
+                f"cannot delete repo {name!r}: pipeline(s) {', '.join(readers)} read it",
+                hint=f"delete those pipelines first, or `capstone repo delete {name} --force`"
+                " (they keep running without this input)",
+            )
         self.store.delete_repo(name)
 
     # -- data ----------------------------------------------------------------------------

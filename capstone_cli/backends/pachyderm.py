@@ -35,6 +35,7 @@ from capstone_cli.backends.base import (
 )
 from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, connect, rpc_status
 from capstone_cli.errors import (
+    AuthError,
     CapstoneError,
     ConflictError,
     InputError,
@@ -67,7 +68,7 @@ def rpc_error(exc: BaseException, what: str, not_found_hint: str | None = None) 
             hint="check `pachctl port-forward` and PACHD_ADDRESS, then run the command again",
         )
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-        return PachydermError(
+        return AuthError(
             f"{what}: {code.lower().replace('_', ' ')}: {message}",
             hint="log in with `pachctl auth login`, or ask for access to the project",
         )

@@ -25,7 +25,13 @@ import grpc
 from pachyderm_sdk import Client
 from pachyderm_sdk.config import ConfigFile, Context
 
-from capstone_cli.errors import CapstoneError, PachydermError, UnreachableError, UsageError
+from capstone_cli.errors import (
+    AuthError,
+    CapstoneError,
+    PachydermError,
+    UnreachableError,
+    UsageError,
+)
 
 DEFAULT_ADDRESS = "grpc://localhost:30650"  # what `pachctl port-forward` exposes
 CONNECT_TIMEOUT_S = 5.0
@@ -213,12 +219,15 @@ def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     if code in _UNREACHABLE_CODES:
         return UnreachableError(
             f"cannot reach pachd at {where}: {message}",
-            hint="start `pachctl port-forward`, or point PACHD_ADDRESS (or --address) at pachd",
+            hint="start `pachctl port-forward`, or point PACHD_ADDRESS (or --pachd-address)"
+            " at pachd",
         )
     if code in _AUTH_CODES:
-        return PachydermError(
+        return AuthError(
             f"pachd at {where} refused the request ({code}): {message}",
-            hint="log in with `pachctl auth login` (or set PACH_PYTHON_AUTH_TOKEN)",
+            hint="log in with `pachctl auth login` (or set PACH_PYTHON_AUTH_TOKEN)"
+            if code == "UNAUTHENTICATED"
+            else "ask a cluster admin for access, or `pachctl auth login` as a user who has it",
         )
     return PachydermError(f"pachd at {where} failed: {code}: {message}")
 

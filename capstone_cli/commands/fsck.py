@@ -38,6 +38,9 @@ def fsck(
             ui.info(f"problem: {line}")
         for line in report.leftovers:
             ui.info(f"leftover: {line}" + (" (removed)" if line in report.fixed else ""))
+        for line in report.fixed:
+            if line not in report.leftovers:
+                ui.info(f"fixed: {line}")
         if report.ok:
             ui.success(f"store is consistent ({report.checked_blobs} blobs checked)")
     if not report.ok:

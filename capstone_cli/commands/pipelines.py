@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from capstone_cli import ui
-from capstone_cli.backends.base import failed_job_error
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import follow_commit_sets
+from capstone_cli.commands.follow import follow_commit_sets, job_failure
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.workflows.pipelines import create_from_file, run_pending
 
@@ -114,13 +113,14 @@ def start(name: str) -> None:
 
 def run(json_: JsonOpt = False) -> None:
     """Process every pending job to completion (embedded engine); resumes interrupted jobs."""
+    backend = context.backend()
     with ui.JobsDisplay("pending jobs") as display:
-        jobs = run_pending(context.backend(), display.update)
+        jobs = run_pending(backend, display.update)
     if json_:
         ui.render_json([j.to_json() for j in jobs])
     elif not jobs:
         ui.info("nothing to run: no pending jobs")
-    error = failed_job_error(jobs)
+    error = job_failure(backend, jobs)
     if error is not None:
         raise error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Annotated
 
@@ -10,24 +11,59 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.errors import StoreBusyError
 from capstone_cli.workflows.status import status_report, to_dot, to_mermaid
 
 
 def status(
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", "-w", help="Refresh every --interval seconds until Ctrl-C (exit 0)."
+        ),
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.05, help="Seconds between refreshes.")
+    ] = 2.0,
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="With --watch: stop after N refreshes.")
+    ] = 0,
     json_: JsonOpt = False,
 ) -> None:
-    """Pipelines, running and recent jobs, failed datums with the tail of their logs."""
+    """Pipelines, running and recent jobs, failed datums with the tail of their logs.
+
+    With --watch the view refreshes while jobs run in other processes; with --json each
+    refresh is one JSON object per line. A store busy with a writer is retried at the next
+    refresh, never an error.
+    """
     backend = context.backend()
-    while True:
-        report = status_report(backend)
-        if json_:
-            ui.render_json(report.to_json())
-        else:
-            ui.render_status(report)
+    shown = 0
+    try:
+        while True:
+            try:
+                report = status_report(backend)
+            except (StoreBusyError, sqlite3.OperationalError) as exc:
+                if not watch or not _busy(exc):
+                    raise
+                ui.warn(f"store busy ({exc}); retrying in {interval:g} s")
+            else:
+                if json_:
+                    (ui.render_json_line if watch else ui.render_json)(report.to_json())
+                else:
+                    ui.render_status(report)
+            shown += 1
+            if not watch or (count and shown >= count):
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
         if not watch:
-            return
-        time.sleep(2)
+            raise
+        # Ctrl-C is how a watch ends: a normal exit, not an interruption
+
+
+def _busy(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, StoreBusyError) or "locked" in text or "busy" in text
 
 
 def dag(

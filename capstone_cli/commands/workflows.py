@@ -11,6 +11,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.tsv import SplitReport
 from capstone_cli.workflows.predict import predict as run_predict
 from capstone_cli.workflows.train import train as run_train
 
@@ -37,11 +38,8 @@ def train(
         follow=follow_commit_sets,
         lines_per_datum=lines_per_datum,
         strict=strict,
+        on_split=lambda report: _warn_malformed(tsv, report),
     )
-    for number, reason in result.split.malformed[:20]:
-        ui.warn(f"{tsv}:{number}: skipped malformed line ({reason})")
-    if len(result.split.malformed) > 20:
-        ui.warn(f"... and {len(result.split.malformed) - 20} more malformed lines")
     summary = {
         "tsv": str(tsv),
         "lines": result.split.lines,
@@ -71,6 +69,14 @@ def train(
             *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, list)],
         ],
     )
+
+
+def _warn_malformed(tsv: Path, report: SplitReport) -> None:
+    """Each skipped line with its number and reason (the first 20), then how many more."""
+    for number, reason in report.malformed[:20]:
+        ui.warn(f"{tsv}:{number}: skipped malformed line ({reason})")
+    if len(report.malformed) > 20:
+        ui.warn(f"... and {len(report.malformed) - 20} more malformed lines")
 
 
 def _fmt(value: object) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from capstone_cli.engine import faults
 from capstone_cli.errors import StoreCorruptError, StoreWriteError
 
 INLINE_MAX = 1 << 20  # 1 MiB
@@ -30,6 +31,7 @@ class BlobStore:
     def __init__(self, db: sqlite3.Connection, root: Path) -> None:
         self.db = db
         self.root = root
+        self._verified: set[bytes] = set()  # large blob files checked by `file_path`
 
     def path_of(self, digest: bytes) -> Path:
         hexd = digest.hex()
@@ -98,6 +100,7 @@ class BlobStore:
                         on_bytes(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
+            faults.checkpoint("blobs.tmp_written")
             digest = hasher.digest()
             final = self.path_of(digest)
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,7 @@ class BlobStore:
                 os.unlink(tmp_name)
             else:
                 os.replace(tmp_name, final)
+                faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
             raise _write_error(exc) from exc
@@ -125,15 +129,31 @@ class BlobStore:
                 write(out)
                 out.flush()
                 os.fsync(out.fileno())
+            faults.checkpoint("blobs.tmp_written")
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, final)
+            faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
             raise _write_error(exc) from exc
 
     # -- reading -------------------------------------------------------------------------
     def read_chunks(self, digest: bytes) -> Iterator[bytes]:
-        """Stream a blob's content; raises StoreCorruptError when it is missing."""
+        """Stream a blob's content, checked against its hash.
+
+        Raises StoreCorruptError when the blob is missing, or (after the last chunk, before the
+        iterator ends) when the content does not match the hash: callers that write to a
+        temporary name and rename at the end (`capstone get`) never publish damaged data.
+        """
+        hasher = hashlib.sha256()
+        for chunk in self._raw_chunks(digest):
+            hasher.update(chunk)
+            yield chunk
+        if hasher.digest() != digest:
+            raise _damaged(digest)
+
+    def _raw_chunks(self, digest: bytes) -> Iterator[bytes]:
+        """A blob's stored bytes, unchecked; raises StoreCorruptError when it is missing."""
         row = self.db.execute("SELECT size, data FROM blobs WHERE hash=?", (digest,)).fetchone()
         if row is None:
             raise _missing(digest)
@@ -149,38 +169,68 @@ class BlobStore:
             raise _missing(digest) from None
 
     def read(self, digest: bytes) -> bytes:
-        return b"".join(self.read_chunks(digest))
+        """A whole blob, checked against its hash (small blobs: scratch dirs, workers)."""
+        data = b"".join(self._raw_chunks(digest))
+        if hashlib.sha256(data).digest() != digest:
+            raise _damaged(digest)
+        return data
 
     def copy_to(self, digest: bytes, dest: Path) -> None:
-        """Write a blob to `dest` (a new file)."""
-        with dest.open("wb") as out:
-            for chunk in self.read_chunks(digest):
-                out.write(chunk)
+        """Write a blob to `dest` (a new file); a damaged blob leaves no `dest` behind."""
+        try:
+            with dest.open("wb") as out:
+                for chunk in self.read_chunks(digest):
+                    out.write(chunk)
+        except StoreCorruptError:
+            dest.unlink(missing_ok=True)
+            raise
 
     def file_path(self, digest: bytes) -> Path | None:
-        """The on-disk path of a large blob (for hard-linking into scratch dirs), else None."""
+        """The on-disk path of a large blob (for hard-linking into scratch dirs), else None.
+
+        Linking skips reading the content, so the file is checked against its hash the first
+        time this store hands it out (blob files are immutable): a missing or damaged blob
+        raises StoreCorruptError instead of reaching a datum.
+        """
         row = self.db.execute("SELECT data IS NULL FROM blobs WHERE hash=?", (digest,)).fetchone()
         if row is None or not row[0]:
             return None
+        if digest not in self._verified:
+            problem = self.verify(digest)
+            if problem is not None:
+                raise StoreCorruptError(problem, hint=_FSCK_HINT)
+            self._verified.add(digest)
         return self.path_of(digest)
 
     def verify(self, digest: bytes) -> str | None:
         """None when the blob exists and matches its hash, else what is wrong."""
         hasher = hashlib.sha256()
         try:
-            for chunk in self.read_chunks(digest):
+            for chunk in self._raw_chunks(digest):
                 hasher.update(chunk)
         except StoreCorruptError as exc:
             return str(exc)
+        except OSError as exc:
+            return f"blob {digest.hex()[:16]} cannot be read: {exc.strerror}"
         if hasher.digest() != digest:
-            return f"blob {digest.hex()[:16]} does not match its hash"
+            return str(_damaged(digest))
         return None
+
+
+_FSCK_HINT = "run `capstone fsck` to see what is affected, then put the original file again"
+
+
+def _damaged(digest: bytes) -> StoreCorruptError:
+    return StoreCorruptError(
+        f"blob {digest.hex()[:16]}… is damaged: its content does not match its hash",
+        hint=_FSCK_HINT,
+    )
 
 
 def _missing(digest: bytes) -> StoreCorruptError:
     return StoreCorruptError(
         f"blob {digest.hex()[:16]}… is missing from the store",
-        hint="run `capstone fsck` to see what is affected",
+        hint=_FSCK_HINT,
     )
 
 

@@ -4,7 +4,9 @@ Problems (the store is wrong, data may be lost): a file row whose blob is missin
 match its hash, a branch head on an unfinished commit, SQLite corruption. Repairable leftovers
 (nothing refers to them): blob files or rows no commit references, temporary upload files, and
 scratch directories of killed runs. `fix=True` removes only leftovers, never data that a
-commit refers to, and only while no run holds the store's run lock.
+commit refers to, and only while no run holds the store's run lock. It also moves DAMAGED blobs
+(content not matching the hash) aside to `blobs/quarantine/`: they stay problems, but putting
+the original file again then restores the blob, and a job stopped on it resumes.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
     ):
         report.problems.append(f"branch {repo}@{branch} points at unfinished commit {commit_set}")
     referenced = [bytes(row[0]) for row in db.execute("SELECT DISTINCT blob FROM files")]
+    damaged: list[bytes] = []
     for digest in referenced:
         report.checked_blobs += 1
         problem = store.blobs.verify(digest) if deep else _exists(store, digest)
         if problem:
+            if "does not match its hash" in problem:
+                damaged.append(digest)
             users = db.execute(
                 "SELECT r.name, c.commit_set, f.path FROM files f JOIN commits c ON "
                 "c.id=f.commit_id JOIN repos r ON r.id=c.repo_id WHERE f.blob=? LIMIT 1",
@@ -53,7 +58,29 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
             where = f" (used by {users[0]}@{users[1][:12]}:{users[2]})" if users else ""
             report.problems.append(problem + where)
     _leftovers(store, set(referenced), report, fix)
+    if fix and damaged:
+        _quarantine(store, damaged, report)
     return report
+
+
+def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
+    """Move damaged blobs to blobs/quarantine/<sha256> so a re-put can restore them."""
+    from capstone_cli.engine.locks import run_lock
+
+    qdir = store.blobs.root / "quarantine"
+    qdir.mkdir(parents=True, exist_ok=True)
+    with run_lock(store.home, timeout=0), store.transaction():
+        for digest in damaged:
+            if store.blobs.verify(digest) is None:
+                continue  # repaired meanwhile
+            target = qdir / digest.hex()
+            row = store.db.execute("SELECT data FROM blobs WHERE hash=?", (digest,)).fetchone()
+            if row is not None and row[0] is not None:
+                target.write_bytes(bytes(row[0]))
+                store.db.execute("DELETE FROM blobs WHERE hash=?", (digest,))
+            else:
+                store.blobs.path_of(digest).replace(target)
+    report.fixed.append(f"{len(damaged)} damaged blob(s) moved to {qdir}")
 
 
 def _exists(store: Store, digest: bytes) -> str | None:
@@ -95,8 +122,8 @@ def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
     orphans: list[Path] = []
     if root.exists():
         for sub in root.iterdir():
-            if sub.name == "tmp" or not sub.is_dir():
-                continue
+            if len(sub.name) != 2 or not sub.is_dir():
+                continue  # tmp/, quarantine/
             for f in sub.iterdir():
                 try:
                     digest = bytes.fromhex(sub.name + f.name)

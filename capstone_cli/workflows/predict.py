@@ -22,6 +22,33 @@ class Prediction:
     output: Path
 
 
+# The first bytes of the formats the workers decode (workers.imaging.ACCEPTED_FORMATS); WEBP
+# is RIFF....WEBP. Checked here, without Pillow, so an empty file or an HTML page saved as
+# .jpg is refused before anything is uploaded; a damaged image fails in the predict job.
+_SIGNATURES = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
+
+
+def check_image_header(image: Path) -> None:
+    """Refuse a file that is empty or does not start like a JPEG/PNG/GIF/WEBP/BMP/TIFF."""
+    with image.open("rb") as f:
+        head = f.read(16)
+    if not head:
+        raise InputError(f"{image}: empty file (0 bytes), not an image", hint=_FORMATS_HINT)
+    if not (head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
+        raise InputError(f"{image}: not an image (it starts with {head!r})", hint=_FORMATS_HINT)
+
+
+_FORMATS_HINT = "predict JPEG, PNG, GIF, WEBP, BMP or TIFF files; nothing was uploaded"
+
+
 def require_model(backend: Backend) -> None:
     """Fail early, with what to run, when no model has been trained."""
     try:
@@ -43,6 +70,7 @@ def predict(
         if not image.is_file():
             raise InputError(f"{image}: no such file", hint="give paths of image files")
         clean_file_path("/" + image.name)
+        check_image_header(image)
     names = [image.name for image in images]
     if len(set(names)) != len(names):
         raise InputError(

@@ -7,13 +7,16 @@ unchanged chunks are skipped datum by datum everywhere else.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from capstone_cli.backends.base import Backend, CommitInfo, JobInfo
+from capstone_cli.engine import faults
 from capstone_cli.errors import CapstoneError, ModelError, NotFoundError
 from capstone_cli.stages import TRAINING_STAGES
 from capstone_cli.transfer import download
@@ -45,11 +48,14 @@ def train(
     follow: Follow,
     lines_per_datum: int = 5,
     strict: bool = False,
+    on_split: Callable[[SplitReport], None] | None = None,
 ) -> TrainResult:
-    """Run the training DAG on `tsv` and fetch the model into `out_dir`."""
+    """Run the training DAG on `tsv` and fetch the model into `out_dir`.
+
+    `on_split` sees the split report once the upload is committed, before any job runs, so
+    skipped lines are reported at once rather than after a long training run.
+    """
     report = SplitReport()
-    head_before = _head_id(backend, RAWDATA)
-    applied = apply_stages(backend, specs_dir, list(TRAINING_STAGES))
     chunks = split_tsv(
         tsv,
         lines_per_chunk=lines_per_datum,
@@ -57,22 +63,36 @@ def train(
         allow_local=backend.name == "embedded",
         report=report,
     )
+    # The first chunk is split before anything is written: a missing, empty or unusable TSV
+    # (or a malformed line within the first chunk under --strict) fails with no repo, pipeline
+    # or commit created. A later error only drops the upload's commit.
+    first = next(chunks)
+    head_before = _head_id(backend, RAWDATA)
+    applied = apply_stages(backend, specs_dir, list(TRAINING_STAGES))
+    faults.checkpoint("train.applied")
     commit = backend.put_files(
         RAWDATA,
         "master",
-        chunks,
+        itertools.chain([first], chunks),
         delete_paths=[f"/{tsv.name}"],
         description=f"capstone train --tsv {tsv.name}",
         skip_unchanged=True,
     )
+    faults.checkpoint("train.uploaded")
+    if on_split is not None:
+        on_split(report)
     commit_sets = [r.job_id for r in applied if r.job_id]
     changed = commit.id != head_before
     if changed:
         commit_sets.append(commit.id)
     jobs = follow(backend, commit_sets)
+    if not changed:  # a killed earlier train may have left this upload's jobs unfinished
+        follow(backend, [commit.id])
+    faults.checkpoint("train.followed")
     result = TrainResult(split=report, commit=commit, jobs=jobs, changed=changed)
     result.rejects = count_rejects(backend)
     result.files = fetch_model(backend, out_dir)
+    faults.checkpoint("train.fetched")
     metrics = out_dir / "metrics.json"
     if metrics.exists():
         result.metrics = json.loads(metrics.read_text())
