@@ -69,7 +69,20 @@ def check_line(raw: bytes) -> tuple[str, str] | str:
 
 
 def _scheme(url: str) -> str:
-    return "" if url.startswith("/") else urlsplit(url).scheme.lower()
+    """The URL's scheme, lower case ("" for a path); raises ValueError for a malformed URL.
+
+    The common http(s) case skips `urlsplit` (2 us a line: 7 s of a 3.3M-line split); only
+    brackets (an IPv6 host) can make an http(s) URL malformed for `urlsplit`.
+    """
+    if url.startswith("/"):
+        return ""
+    head = url[:8].lower()
+    if "[" not in url and "]" not in url:
+        if head.startswith("https://"):
+            return "https"
+        if head.startswith("http://"):
+            return "http"
+    return urlsplit(url).scheme.lower()
 
 
 def read_lines(f: BinaryIO) -> Iterator[bytes]:

@@ -22,6 +22,11 @@ from tests.conftest import REPO_ROOT
         (b"a cat\t\n", "empty URL"),
         (b"caf\xe9\thttp://x\n", "not valid UTF-8"),
         (b"x" * (1 << 20) + b"\thttp://x\n", "line longer than 1 MiB"),
+        (b"a dog\tHTTPS://X/1.jpg\n", ("a dog", "HTTPS://X/1.jpg")),
+        (b"a dog\t/data/1.jpg\n", ("a dog", "/data/1.jpg")),
+        (b"a dog\tfile:///data/1.jpg\n", ("a dog", "file:///data/1.jpg")),
+        (b"a dog\tftp://x/1.jpg\n", "unsupported URL scheme 'ftp' (use http(s) or a local path)"),
+        (b"a dog\thttp://[::1/1.jpg\n", "malformed URL (Invalid IPv6 URL)"),
     ],
 )
 def test_check_line(raw: bytes, expected: object) -> None:
