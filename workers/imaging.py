@@ -30,6 +30,8 @@ from PIL import (  # the accepted formats' plugins, registered without importing
     WebPImagePlugin,  # noqa: F401
 )
 
+from workers.signatures import has_image_signature
+
 # Formats a captioning dataset realistically holds; anything else (HTML, PDF, SVG, ...) is
 # `not_an_image`. (Multi-picture camera JPEGs open through the JPEG entry, as format "MPO".)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -61,23 +63,6 @@ class ImageRejected(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-IMAGE_SIGNATURES = (
-    b"\xff\xd8\xff",
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",
-    b"MM\x00*",
-)
-
-
-def has_image_signature(data: bytes) -> bool:
-    """Whether the bytes start like an accepted format (to tell corrupt from not-an-image)."""
-    is_webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    return is_webp or data.startswith(IMAGE_SIGNATURES)
 
 
 def open_checked(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:

@@ -11,6 +11,7 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, ModelError, NotFoundError
 from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
+from workers.signatures import has_image_signature
 
 INPREDICT = "inpredict"
 
@@ -22,27 +23,13 @@ class Prediction:
     output: Path
 
 
-# The first bytes of the formats the workers decode (workers.imaging.ACCEPTED_FORMATS); WEBP
-# is RIFF....WEBP. Checked here, without Pillow, so an empty file or an HTML page saved as
-# .jpg is refused before anything is uploaded; a damaged image fails in the predict job.
-_SIGNATURES = (
-    b"\xff\xd8\xff",
-    b"\x89PNG\r\n\x1a\n",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",
-    b"MM\x00*",
-)
-
-
 def check_image_header(image: Path) -> None:
     """Refuse a file that is empty or does not start like a JPEG/PNG/GIF/WEBP/BMP/TIFF."""
     with image.open("rb") as f:
         head = f.read(16)
     if not head:
         raise InputError(f"{image}: empty file (0 bytes), not an image", hint=_FORMATS_HINT)
-    if not (head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
+    if not has_image_signature(head):  # checked without Pillow; a damaged image fails in the job
         raise InputError(f"{image}: not an image (it starts with {head!r})", hint=_FORMATS_HINT)
 
 
