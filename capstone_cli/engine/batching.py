@@ -35,6 +35,7 @@ from typing import Any
 
 import grpc
 
+from capstone_cli.engine import faults, procid
 from capstone_cli.engine import jobs as J
 from capstone_cli.engine.datums import Datum
 from capstone_cli.engine.executor import (
@@ -47,6 +48,7 @@ from capstone_cli.engine.executor import (
 )
 from capstone_cli.engine.fanout import fan_out
 from capstone_cli.engine.logs import Line, split_output
+from capstone_cli.engine.orphans import WorkerRecord
 from capstone_cli.engine.scratch import collect_outputs, remove_tree, rewrite_pfs
 from capstone_cli.engine.spawn import kill_group
 from capstone_cli.engine.store import Store
@@ -150,6 +152,7 @@ class _Slot:
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         self.log_fds = {s: os.open(logs / s, flags, 0o600) for s in ("stdout", "stderr")}
         self.offsets = {s: 0 for s in self.log_fds}
+        self.record = WorkerRecord(logs)  # the worker's pid, for a runner after a crash
         self.proc: subprocess.Popen[bytes] | None = None
         self.pending: DatumResult | None = None  # finished, not yet persisted
 
@@ -163,6 +166,7 @@ class _Slot:
         env = dict(self.ctx.base_env)
         env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.root))
         t = self.ctx.spec.transform
+        lo = procid.boot_ticks()
         self.proc = subprocess.Popen(
             command_line(t.cmd, self.root),
             env=env,
@@ -172,6 +176,8 @@ class _Slot:
             stderr=self.log_fds["stderr"],
             start_new_session=True,
         )
+        self.record.started(self.proc.pid, lo, procid.boot_ticks())
+        faults.checkpoint("batching.worker.spawned")
         return self.proc, endpoint
 
     def kill(self) -> None:
@@ -181,6 +187,7 @@ class _Slot:
         if self.proc is not None:
             kill_group(self.proc.pid)
             self.proc.wait()
+            self.record.reaped()
             self.proc = None
 
     def new_lines(self) -> list[Line]:
@@ -294,6 +301,7 @@ class _Slot:
         self.kill()
         for fd in self.log_fds.values():
             os.close(fd)
+        self.record.close()
         for side in self.side_dirs:
             remove_tree(side)
         self.slot.close()

@@ -4,6 +4,12 @@ Measured on this machine, 660,000 five-line chunks take 5.5 s as SQLite rows aga
 as one file each, so blobs up to `INLINE_MAX` live in the `blobs` table. Larger blobs are
 written to a temporary name in `blobs/tmp/`, fsynced, then renamed to `blobs/ab/<sha256>`: a
 blob file either exists whole or not at all, and is never modified afterwards.
+
+A killed writer leaves its temporary file behind. The name says who wrote it,
+`in-<pid>-<start time>-<random>` (`procid`: the start time tells a reused pid apart), so the
+first write of every BlobStore (one per command or worker thread) lists `blobs/tmp/` and
+removes the files whose writer is gone; a live writer's file (another put running now) is
+never touched. Files in another format (older versions) are left to `capstone fsck --fix`.
 """
 
 from __future__ import annotations
@@ -16,13 +22,51 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from capstone_cli.engine import faults
+from capstone_cli.engine import faults, procid
 from capstone_cli.errors import StoreCorruptError, StoreWriteError
 
 INLINE_MAX = 1 << 20  # 1 MiB
 READ_CHUNK = 1 << 20
 
 EMPTY_HASH = hashlib.sha256(b"").digest()
+TMP_PREFIX = "in-"
+
+
+def _tmp_prefix() -> str:
+    """This process's temporary-file prefix (start time 0: unknown, no /proc)."""
+    return f"{TMP_PREFIX}{os.getpid()}-{procid.own_start_time() or 0}-"
+
+
+def tmp_writer_alive(name: str) -> bool | None:
+    """Whether the process that wrote temporary file `name` still runs; None: the name does
+    not say (not in the `in-<pid>-<start>-<random>` format)."""
+    parts = name.split("-", 3)
+    if len(parts) != 4 or parts[0] + "-" != TMP_PREFIX:
+        return None
+    if not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    pid, started = int(parts[1]), int(parts[2])
+    if started and procid.HAVE_PROC:
+        return procid.is_running(pid, started)
+    return procid.pid_exists(pid)  # no start time: a reused pid only keeps the file longer
+
+
+def remove_dead_writers_tmp(tmp_dir: Path) -> int:
+    """Remove temporary files whose writer is gone; returns how many (one `listdir` when the
+    directory is empty, which is the usual case)."""
+    try:
+        names = os.listdir(tmp_dir)
+    except OSError:
+        return 0
+    n = 0
+    for name in names:
+        if tmp_writer_alive(name) is False:
+            try:
+                os.unlink(tmp_dir / name)
+                n += 1
+            except OSError:
+                pass  # removed meanwhile by another cleaner, or not ours to remove
+    return n
 
 
 class BlobStore:
@@ -32,14 +76,28 @@ class BlobStore:
         self.db = db
         self.root = root
         self._verified: set[bytes] = set()  # large blob files checked by `file_path`
+        self._swept = False  # killed writers' temporary files removed (once, at first write)
 
     def path_of(self, digest: bytes) -> Path:
         hexd = digest.hex()
         return self.root / hexd[:2] / hexd[2:]
 
     # -- writing -------------------------------------------------------------------------
+    def _sweep_tmp(self) -> None:
+        """At this store's first write: remove temporary files of killed writers."""
+        self._swept = True
+        remove_dead_writers_tmp(self.root / "tmp")
+
+    def _new_tmp(self) -> tuple[int, str]:
+        """A new temporary file in `blobs/tmp/` named after this process: (fd, path)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=tmp_dir, prefix=_tmp_prefix())
+
     def put_bytes(self, data: bytes) -> tuple[bytes, int]:
         """Store `data`; returns (sha256 digest, size). Inside the caller's transaction."""
+        if not self._swept:
+            self._sweep_tmp()
         digest = hashlib.sha256(data).digest()
         if len(data) <= INLINE_MAX:
             self.db.execute(
@@ -56,6 +114,8 @@ class BlobStore:
 
     def put_many(self, datas: Iterable[bytes]) -> list[bytes]:
         """Store many blobs in one statement; returns their digests in order."""
+        if not self._swept:
+            self._sweep_tmp()
         rows: list[tuple[bytes, int, bytes | None]] = []
         digests: list[bytes] = []
         for data in datas:
@@ -78,17 +138,16 @@ class BlobStore:
         self, source: Path, on_bytes: Callable[[int], None] | None = None
     ) -> tuple[bytes, int]:
         """Store a local file, streaming it when it is large."""
+        if not self._swept:
+            self._sweep_tmp()
         size = source.stat().st_size
         if size <= INLINE_MAX:
             data = source.read_bytes()
             if on_bytes:
                 on_bytes(len(data))
             return self.put_bytes(data)
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(exist_ok=True)
         hasher = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+        fd, tmp_name = self._new_tmp()
         try:
             with os.fdopen(fd, "wb") as out, source.open("rb") as src:
                 total = 0
@@ -121,9 +180,7 @@ class BlobStore:
         final = self.path_of(digest)
         if final.exists():
             return
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+        fd, tmp_name = self._new_tmp()
         try:
             with os.fdopen(fd, "wb") as out:
                 write(out)

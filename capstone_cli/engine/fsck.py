@@ -2,19 +2,23 @@
 
 Problems (the store is wrong, data may be lost): a file row whose blob is missing or does not
 match its hash, a branch head on an unfinished commit, SQLite corruption. Repairable leftovers
-(nothing refers to them): blob files or rows no commit references, temporary upload files, and
-scratch directories of killed runs. `fix=True` removes only leftovers, never data that a
-commit refers to, and only while no run holds the store's run lock. It also moves DAMAGED blobs
-(content not matching the hash) aside to `blobs/quarantine/`: they stay problems, but putting
-the original file again then restores the blob, and a job stopped on it resumes.
+(nothing refers to them): blob files or rows no commit references, temporary upload files
+whose writer is gone (a running put's are not leftovers; the next write removes a killed put's
+anyway, see `blobs`), and scratch directories of killed runs (whose recorded worker processes
+are killed first, as a runner does: `orphans`). `fix=True` removes only leftovers, never data
+that a commit refers to, and only while no run holds the store's run lock. It also moves
+DAMAGED blobs (content not matching the hash) aside to `blobs/quarantine/`: they stay problems,
+but putting the original file again then restores the blob, and a job stopped on it resumes.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capstone_cli.engine.blobs import tmp_writer_alive
+from capstone_cli.engine.orphans import kill_orphans
+from capstone_cli.engine.scratch import remove_tree
 from capstone_cli.engine.store import Store
 
 
@@ -131,7 +135,12 @@ def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
                     digest = b""
                 if digest not in known:
                     orphans.append(f)
-    tmp = list((root / "tmp").iterdir()) if (root / "tmp").exists() else []
+    # a temporary file whose writer still runs is a put in progress, not a leftover
+    tmp = [
+        p
+        for p in ((root / "tmp").iterdir() if (root / "tmp").exists() else [])
+        if tmp_writer_alive(p.name) is not True
+    ]
     scratch = store.home / "scratch"
     return _Leftovers(rows, orphans, tmp, list(scratch.iterdir()) if scratch.exists() else [])
 
@@ -155,8 +164,10 @@ def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bo
             store.blobs.path_of(digest).unlink(missing_ok=True)
         for path in [*found.orphan_files, *found.tmp_files]:
             path.unlink(missing_ok=True)
+        # a killed run's workers may still write there: kill them first, as a runner does
+        kill_orphans(p for p in found.scratch_dirs if p.is_dir() and not p.is_symlink())
         for path in found.scratch_dirs:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         report.fixed = found.describe()
 
 

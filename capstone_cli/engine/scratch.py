@@ -19,6 +19,7 @@ from pathlib import Path
 from capstone_cli.engine.blobs import INLINE_MAX
 from capstone_cli.engine.datums import Datum
 from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.orphans import kill_orphans
 from capstone_cli.engine.store import Commit, Store
 from capstone_cli.errors import InvalidNameError
 
@@ -37,15 +38,16 @@ def scratch_base(home: Path) -> Path:
 
 
 def clean_orphans(home: Path) -> int:
-    """Remove scratch dirs left by killed runs (call with the run lock held)."""
+    """Remove scratch dirs left by killed runs (call with the run lock held), after killing
+    the worker processes recorded in them that still run (`orphans`); returns the dirs."""
     base = scratch_base(home)
     if not base.is_dir():
         return 0
-    n = 0
-    for child in base.iterdir():
+    children = list(base.iterdir())
+    kill_orphans(c for c in children if c.is_dir() and not c.is_symlink())
+    for child in children:
         remove_tree(child)
-        n += 1
-    return n
+    return len(children)
 
 
 def remove_tree(path: Path) -> None:

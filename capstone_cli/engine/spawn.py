@@ -18,6 +18,9 @@ chdir, which posix_spawn cannot do portably, so that case uses `Popen`.
 kills the whole process group while the exited leader is still a zombie (so its pid, which is
 the group id, cannot have been reused), then reaps it. Stray children never outlive their datum,
 and a timeout is noticed at once instead of by `Popen.wait`'s sleep-and-poll loop.
+
+While a process runs, the slot's `orphans.WorkerRecord` (a file beside the capture files) holds
+its pid and start time, so the next runner can kill it if this one is SIGKILLed meanwhile.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone_cli.engine import faults
+from capstone_cli.engine import faults, procid
 from capstone_cli.engine.logs import Line, split_output
+from capstone_cli.engine.orphans import WorkerRecord
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
@@ -67,6 +71,7 @@ class Launcher:
         self.dir = directory
         self.stdout = os.open(directory / "stdout", flags, 0o600)
         self.stderr = os.open(directory / "stderr", flags, 0o600)
+        self.record = WorkerRecord(directory)
         self._stdin: tuple[str, int] | None = None  # (text, fd of a file holding it)
         self._devnull: int | None = None
         self._exe: dict[tuple[str, str | None], str | None] = {}
@@ -96,12 +101,14 @@ class Launcher:
             self._written = False
         t0 = time.perf_counter()
         limit = timeout
+        lo = procid.boot_ticks()
         try:
             child = self._start(cmd, self._stdin_fd(stdin), env, cwd)
         except OSError as exc:
             return ProcessResult(False, f"cannot run {cmd[0]!r}: {exc.strerror}", [], 0.0)
         exited = False
         try:
+            self.record.started(child.pid, lo, procid.boot_ticks())
             faults.checkpoint("executor.datum.spawned")
             if on_start is not None:
                 on_start()
@@ -111,6 +118,7 @@ class Launcher:
         finally:
             kill_group(child.pid)
             rc = child.reap()
+            self.record.reaped()
         seconds = time.perf_counter() - t0
         ok = exited and (rc == 0 or rc in accept)
         if not exited:
@@ -186,6 +194,7 @@ class Launcher:
         for fd in (self.stdout, self.stderr, self._devnull, stdin):
             if fd is not None:
                 os.close(fd)
+        self.record.close()
         self._stdin = self._devnull = None
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from capstone_cli.backends.base import Backend
 from capstone_cli.engine.datum_explain import DatumReport, explain_datums
-from capstone_cli.engine.spec import load_specs, parse_spec
+from capstone_cli.engine.spec import check_dag, load_specs, parse_spec
 from capstone_cli.engine.spec_types import PipelineSpec
 from capstone_cli.errors import SpecError, UsageError
 from capstone_cli.stages import load_defaults, load_stage, render, stage_files
@@ -48,4 +48,5 @@ def datums_of(backend: Backend, target: str, specs_dir: Path) -> tuple[PipelineS
         )
     if spec.input is None:
         raise SpecError(f"{spec.source}: the spec has no input", hint="add an input")
+    check_dag([spec])  # a spec reading its own output: refused as `pipeline create` does
     return spec, explain_datums(spec.input, store, pipeline=spec.name)

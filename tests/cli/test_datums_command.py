@@ -42,3 +42,22 @@ def test_consolidate_join_lists_one_datum_per_chunk_with_features(
     assert "15 datum(s) for consolidate" in table.stderr
     for name in without:
         assert f"/test.tsv/{name}" in table.stderr  # the chunks without features are named
+
+
+def test_a_spec_reading_its_own_output_repo_is_refused_as_pipeline_create_does(
+    run_cli: RunCli, capstone_home: Path, tmp_path: Path
+) -> None:
+    backend = EmbeddedBackend(capstone_home)
+    backend.put_files("loop", "master", [Upload("/a.txt", data=b"a")])  # listable, if allowed
+    backend.close()
+    spec = tmp_path / "loop.json"
+    spec.write_text(
+        '{"pipeline": {"name": "loop"}, "input": {"pfs": {"repo": "loop", "glob": "/*"}},'
+        ' "transform": {"cmd": ["true"]}}'
+    )
+    created = run_cli("pipeline", "create", "-f", str(spec), code=3)
+    listed = run_cli("datums", str(spec), code=3)
+    assert listed.stderr == created.stderr  # the same one-line error and hint
+    assert f"{spec}: the pipelines form a cycle: loop -> loop" in listed.stderr
+    assert "cannot read, directly or not, from its own output" in listed.stderr
+    assert len(listed.stderr.strip().splitlines()) == 2  # error + hint, no traceback

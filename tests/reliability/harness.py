@@ -8,10 +8,13 @@ How a sample is drawn (reproducible from the seed, printed first):
    (point first, uniformly, then N), or a timed kill after a random delay within the reference
    duration, so places without a named point are hit too;
 3. every point starts from a fresh copy of the workload's initial home, runs the command with
-   the fault (its own process group; worker processes orphaned by the kill are swept by their
-   CAPSTONE_HOME), then: invariants of the store (`check_invariants`), the same command again
-   (must succeed), invariants again plus no scratch directory left, the final outputs equal to
-   the reference's, and `fsck --fix` leaving a clean store with no leftovers.
+   the fault (its own process group; worker processes orphaned by the kill keep running: they
+   have their own sessions), then: invariants of the store (`check_invariants`), the same
+   command again (must succeed), invariants again plus no scratch directory left AND no process
+   with this CAPSTONE_HOME alive (the re-run must have killed the orphans: `engine/orphans.py`),
+   the final outputs equal to the reference's, and `fsck --fix` leaving a clean store with no
+   leftovers. Whatever failed, processes left with the point's CAPSTONE_HOME are swept at the
+   end (a safety net, so that a failing point leaks nothing).
 Jobs run with CAPSTONE_PARALLELISM=1 so that the N-th crossing of a point is the same place in
 every run (except in the `run-par2` workload, which kills a 2-slot run).
 
@@ -35,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OFFLINE = REPO_ROOT / "testdata" / "offline"
@@ -105,7 +109,6 @@ def run_capstone(
         _kill_group(proc.pid)
         _, err = proc.communicate()
         err += b"\n[harness] timed out"
-    finally:
         sweep_orphans(home)
     return Outcome(proc.returncode, err.decode(errors="replace"), time.monotonic() - t0)
 
@@ -117,24 +120,49 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def sweep_orphans(home: Path) -> int:
-    """SIGKILL worker processes a killed run left behind (they carry its CAPSTONE_HOME).
-
-    Workers run in their own sessions, so killing capstone's process group does not reach
-    them; Pachyderm's pods would die with the worker, here they are found by environment.
-    """
+def home_processes(home: Path) -> list[Any]:
+    """Live processes (not this one, not zombies) whose environment has this CAPSTONE_HOME."""
     import psutil
 
     mine = os.getpid()
-    killed = 0
+    found = []
     for proc in psutil.process_iter(["pid"]):
         if proc.pid == mine:
             continue
         try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
             if proc.environ().get("CAPSTONE_HOME") == str(home):
-                proc.kill()
-                killed += 1
+                found.append(proc)
         except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def describe_processes(procs: list[Any]) -> list[str]:
+    out = []
+    for proc in procs:
+        try:
+            out.append(f"{proc.pid} {' '.join(proc.cmdline())[:80]}")
+        except Exception:
+            out.append(str(proc.pid))
+    return out
+
+
+def sweep_orphans(home: Path) -> int:
+    """SIGKILL processes left with this CAPSTONE_HOME (the harness's safety net).
+
+    The engine itself kills the workers a killed run left (the next runner does, from the
+    records in their scratch dirs); this only keeps a FAILING point from leaking processes.
+    """
+    import psutil
+
+    killed = 0
+    for proc in home_processes(home):
+        try:
+            proc.kill()
+            killed += 1
+        except psutil.Error:
             continue
     return killed
 
@@ -480,6 +508,25 @@ class Harness:
         env = dict(wl.extra_env)
         if point.fault:
             env["CAPSTONE_FAULT"] = point.fault
+        try:
+            self._kill_and_rerun(home, wl, ref, args, env, point, result)
+        finally:
+            sweep_orphans(home)
+        result.seconds = time.monotonic() - t0
+        if result.ok:
+            shutil.rmtree(home.parent, ignore_errors=True)
+        return result
+
+    def _kill_and_rerun(
+        self,
+        home: Path,
+        wl: Workload,
+        ref: Reference,
+        args: list[str],
+        env: dict[str, str],
+        point: KillPoint,
+        result: PointResult,
+    ) -> None:
         first = run_capstone(
             args, home, extra_env=env, kill_after=None if point.fault else point.delay
         )
@@ -488,24 +535,23 @@ class Harness:
             result.problems.append(f"command failed instead of dying ({first.rc}): {first.stderr}")
         result.problems += [f"after the kill: {p}" for p in check_invariants(home)]
         rerun = run_capstone(args, home, extra_env=wl.extra_env)
+        left = describe_processes(home_processes(home))
+        if left:  # the guarantee: a run kills the workers an earlier, killed run left behind
+            result.problems.append(f"processes of this home alive after the re-run: {left}")
         if rerun.rc != 0:
             result.problems.append(f"re-run failed ({rerun.rc}): {rerun.stderr.strip()[-600:]}")
-        else:
-            result.problems += [
-                f"after the re-run: {p}" for p in check_invariants(home, after_rerun=True)
-            ]
-            out_dir = home.parent / wl.out_dir if wl.out_dir else None
-            result.problems += diff_snapshots(ref.outputs, snapshot(home, out_dir))
-            fix = run_capstone(["fsck", "--fix"], home)
-            rc, report = fsck_json(home)
-            if fix.rc != 0 or rc != 0 or report.get("leftovers"):
-                result.problems.append(
-                    f"fsck --fix did not leave a clean store: {fix.stderr.strip()} {report}"
-                )
-        result.seconds = time.monotonic() - t0
-        if result.ok:
-            shutil.rmtree(home.parent, ignore_errors=True)
-        return result
+            return
+        result.problems += [
+            f"after the re-run: {p}" for p in check_invariants(home, after_rerun=True)
+        ]
+        out_dir = home.parent / wl.out_dir if wl.out_dir else None
+        result.problems += diff_snapshots(ref.outputs, snapshot(home, out_dir))
+        fix = run_capstone(["fsck", "--fix"], home)
+        rc, report = fsck_json(home)
+        if fix.rc != 0 or rc != 0 or report.get("leftovers"):
+            result.problems.append(
+                f"fsck --fix did not leave a clean store: {fix.stderr.strip()} {report}"
+            )
 
     def run(self, points: list[KillPoint], only: int | None = None) -> list[PointResult]:
         results = []
