@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
+from tests.smallspecs import training_specs
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
 OFFLINE = REPO_ROOT / "testdata" / "offline"
-
-
-def small_specs(tmp_path: Path) -> Path:
-    """The project's specs with small, fast parameters (64 px images, few epochs)."""
-    specs = tmp_path / "specs"
-    shutil.copytree(REPO_ROOT / "specs", specs)
-    for name, params in {
-        "images": {"image_size": 64},
-        "features": {"image_size": 64},
-        "model": {"epochs": 3, "batch_size": 32},
-    }.items():
-        path = specs / f"{name}.yaml"
-        doc = yaml.safe_load(path.read_text())
-        doc["params"].update(params)
-        path.write_text(yaml.safe_dump(doc))
-    return specs
 
 
 def subset_tsv(tmp_path: Path, lines: int) -> Path:
@@ -43,7 +26,7 @@ def subset_tsv(tmp_path: Path, lines: int) -> Path:
 
 
 def test_train_then_predict(run_cli: RunCli, tmp_path: Path) -> None:
-    specs = small_specs(tmp_path)
+    specs = training_specs(tmp_path / "specs", image_size=64, epochs=3)
     tsv = subset_tsv(tmp_path, 40)
     out = tmp_path / "model"
     summary = run_cli(

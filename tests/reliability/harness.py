@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.smallspecs import training_specs
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OFFLINE = REPO_ROOT / "testdata" / "offline"
 PYTHON = sys.executable
@@ -234,25 +236,8 @@ def prepare_run(work: Path, home: Path, *, full: bool) -> None:
     _must(run_capstone(["put", "data@master", str(work / "src"), "--no-run"], home))
 
 
-def small_specs(dest: Path) -> Path:
-    """The project's training specs, shrunk: 32 px images, one epoch."""
-    import yaml
-
-    shutil.copytree(REPO_ROOT / "specs", dest)
-    for name, params in {
-        "images": {"image_size": 32},
-        "features": {"image_size": 32},
-        "model": {"epochs": 1, "batch_size": 32},
-    }.items():
-        path = dest / f"{name}.yaml"
-        doc = yaml.safe_load(path.read_text())
-        doc["params"].update(params)
-        path.write_text(yaml.safe_dump(doc))
-    return dest
-
-
 def prepare_train(work: Path, home: Path, *, full: bool) -> None:
-    small_specs(work / "specs")
+    training_specs(work / "specs", image_size=32, epochs=1)
     data = work / "data"
     data.mkdir()
     (data / "images").symlink_to(OFFLINE / "images")

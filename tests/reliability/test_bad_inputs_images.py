@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT
+from tests.smallspecs import shrink_specs
 from tests.workers.httpserver import Route, RouteServer
 from tests.workers.test_images import (
     HTML_PAGE,
@@ -40,16 +39,10 @@ def server() -> Iterator[RouteServer]:
         yield running
 
 
-def small_specs(tmp_path: Path) -> Path:
-    """The project's specs, with 32-px images and no retries (the cases fail permanently)."""
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    for path in (REPO_ROOT / "specs").iterdir():
-        (specs / path.name).write_text(path.read_text())
-    stage = yaml.safe_load((specs / "images.yaml").read_text())
-    stage["params"].update(image_size=32, retries=0, connect_timeout=2, read_timeout=2)
-    (specs / "images.yaml").write_text(yaml.safe_dump(stage))
-    return specs
+# 32-px images and no retries: every case fails permanently, so the job stays short
+IMAGES_32PX_NO_RETRIES = {
+    "images": {"image_size": 32, "retries": 0, "connect_timeout": 2, "read_timeout": 2}
+}
 
 
 def cases(server: RouteServer, files: Path) -> list[tuple[str, str, str]]:
@@ -108,7 +101,8 @@ def test_bad_images_and_urls_are_rejected_per_line_with_a_reason(
     table = cases(server, files)
     chunk = tmp_path / "chunk.tsv"
     chunk.write_text("".join(f"case {i}\t{url}\n" for i, (_, url, _) in enumerate(table)))
-    run_cli("apply", "images", "--specs", str(small_specs(tmp_path)))
+    specs = shrink_specs(tmp_path / "specs", IMAGES_32PX_NO_RETRIES)
+    run_cli("apply", "images", "--specs", str(specs))
     run_cli("put", f"rawdata@master:/captions.tsv/{CHUNK}", str(chunk))  # runs the job: exit 0
 
     (job,) = [j for j in run_cli("jobs", "-p", "images", "--json").json() if j["data_total"]]
