@@ -114,14 +114,20 @@ def test_sqlite_really_full_is_a_clear_error_and_rolls_back(store: Store) -> Non
     assert len(list(store.iter_files(store.put_files("data", "master", files)))) == 101
 
 
-def test_disk_full_writing_a_job_output(
-    run_cli: RunCli, fault: Fault, tmp_path: Path, capstone_home: Path
-) -> None:
+def pending_copy_job(run_cli: RunCli, tmp_path: Path) -> Path:
+    """`data` holds `source()`, and the `copy` pipeline has a job waiting for `capstone run`."""
     spec = tmp_path / "copy.json"
     spec.write_text(json.dumps(COPY))
     src = source(tmp_path)
     run_cli("put", "data@master", str(src), "--no-run")
     run_cli("pipeline", "create", "-f", str(spec), "--no-run")
+    return src
+
+
+def test_disk_full_writing_a_job_output(
+    run_cli: RunCli, fault: Fault, tmp_path: Path, capstone_home: Path
+) -> None:
+    pending_copy_job(run_cli, tmp_path)
     fault("enospc:blobs.tmp_written:1")  # the datum that outputs big.bin
     res = run_cli("run", code=1)
     fault(None)
@@ -197,11 +203,7 @@ def test_get_refuses_a_bad_blob(
 def test_job_stops_on_a_damaged_input_and_resumes_after_repair(
     run_cli: RunCli, tmp_path: Path, capstone_home: Path, path: str
 ) -> None:
-    spec = tmp_path / "copy.json"
-    spec.write_text(json.dumps(COPY))
-    src = source(tmp_path)
-    run_cli("put", "data@master", str(src), "--no-run")
-    run_cli("pipeline", "create", "-f", str(spec), "--no-run")
+    src = pending_copy_job(run_cli, tmp_path)
     damage(capstone_home, path, "damage")
     res = run_cli("run", code=9)
     one_line_error(res, "is damaged", "capstone fsck")
