@@ -23,6 +23,8 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from capstone_cli.errors import UsageError
+
 ENV = "CAPSTONE_FAULT"
 TRACE_ENV = "CAPSTONE_FAULT_TRACE"
 
@@ -62,15 +64,28 @@ def parse(text: str) -> list[Fault]:
     return faults
 
 
-_faults: list[Fault] | None = parse(os.environ.get(ENV, "")) or None
+def _from_env() -> tuple[list[Fault] | None, UsageError | None]:
+    """The faults configured in the environment, or the usage error of a malformed value.
+
+    The error is raised at the first checkpoint, not at import: the CLI imports this module
+    while it registers its commands, where an exception could not become a one-line error.
+    """
+    try:
+        return parse(os.environ.get(ENV, "")) or None, None
+    except ValueError as exc:
+        hint = f"unset {ENV}, or see capstone_cli/engine/faults.py"
+        return [], UsageError(str(exc), hint=hint)
+
+
+_faults, _error = _from_env()
 _trace = os.environ.get(TRACE_ENV, "")
 _lock = threading.Lock()
 
 
 def configure(text: str | None) -> None:
     """Replace the active faults (tests that run in-process); None or "" disables them."""
-    global _faults
-    _faults = parse(text or "") or None
+    global _faults, _error
+    _faults, _error = parse(text or "") or None, None
 
 
 def checkpoint(name: str) -> None:
@@ -82,6 +97,8 @@ def checkpoint(name: str) -> None:
 
 def _cross(name: str) -> None:
     assert _faults is not None
+    if _error is not None:
+        raise _error
     fire: Fault | None = None
     with _lock:
         for fault in _faults:

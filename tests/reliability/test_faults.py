@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine import faults
+from tests.conftest import capstone_cmd, subprocess_env
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +61,27 @@ def test_kill_is_a_real_sigkill() -> None:
     env = {**os.environ, "CAPSTONE_FAULT": "kill:p"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == -9 and "survived" not in proc.stdout
+
+
+def test_a_malformed_value_is_a_one_line_usage_error_and_writes_nothing(
+    tmp_path: Path, capstone_home: Path
+) -> None:
+    src = tmp_path / "a.txt"
+    src.write_text("a")
+    env = {**subprocess_env(capstone_home), faults.ENV: "kill:"}
+    proc = subprocess.run(
+        [*capstone_cmd(), "put", "data@master", str(src)], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: bad {faults.ENV} entry 'kill:': want KIND:POINT[:N], KIND in {faults.KINDS}",
+        f"hint: unset {faults.ENV}, or see capstone_cli/engine/faults.py",
+    ]
+    listed = subprocess.run(
+        [*capstone_cmd(), "repo", "list", "--json"],
+        env=subprocess_env(capstone_home),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(listed.stdout) == []
