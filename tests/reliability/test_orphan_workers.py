@@ -140,9 +140,26 @@ def test_a_record_whose_pid_was_reused_kills_nothing(tmp_path: Path) -> None:
 
 
 def test_the_runner_never_kills_its_own_group(tmp_path: Path) -> None:
-    pgid = os.getpgrp()
-    started = procid.start_time(pgid)
-    if started is None:
-        pytest.skip("this process group's leader is not visible")
-    (tmp_path / "worker.pgid").write_text(f"{pgid} {started} {started}\n")
-    assert kill_orphans([tmp_path]) == []
+    """A runner that leads its own process group finds its own group recorded: it survives."""
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from capstone_cli.engine import procid\n"
+        "from capstone_cli.engine.orphans import kill_orphans\n"
+        "pgid = os.getpgrp()\n"
+        "assert pgid == os.getpid()\n"
+        "started = procid.start_time(pgid)\n"
+        "d = Path(sys.argv[1])\n"
+        "(d / 'worker.pgid').write_text(f'{pgid} {started} {started}\\n')\n"
+        "print(kill_orphans([d]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        start_new_session=True,  # the child leads its own group, as a `capstone` CLI does
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr  # -9 if it had killed its own group
+    assert proc.stdout.strip() == "[]"
