@@ -239,15 +239,9 @@ class _Evaluator:
         several files need ordering, by their would-be datum IDs.
         """
         if not isinstance(node, PfsInput | CronInput):
-            return _key_inputs(self.evaluate(node), by_join)
-        keyed: KeyedInputs = {}
-        for item in self._pfs_inputs(as_pfs(node, self.pipeline)):
-            key = item.join_on if by_join else item.group_by
-            found = keyed.get(key)
-            if found is None:
-                keyed[key] = [item]
-            else:
-                found.append(item)
+            datums = self.evaluate(node)
+            return _by_key((item for datum in datums for item in datum.inputs), by_join)
+        keyed = _by_key(self._pfs_inputs(as_pfs(node, self.pipeline)), by_join)
         for items in keyed.values():
             if len(items) > 1:
                 items.sort(key=_single_id)
@@ -334,17 +328,17 @@ def _cross(children: list[list[Datum]]) -> list[Datum]:
 KeyedInputs = dict[str, list[DatumInput]]
 
 
-def _key_inputs(datums: list[Datum], by_join: bool) -> KeyedInputs:
-    """A child's input files by key, in datum-ID order (Pachyderm's key task appends them)."""
+def _by_key(items: Iterable[DatumInput], by_join: bool) -> KeyedInputs:
+    """Input files by join (or group) key, each key's files in the order given (Pachyderm's
+    key task appends them: a child's datums arrive in datum-ID order)."""
     keyed: KeyedInputs = {}
-    for datum in datums:
-        for item in datum.inputs:
-            key = item.join_on if by_join else item.group_by
-            found = keyed.get(key)
-            if found is None:
-                keyed[key] = [item]
-            else:
-                found.append(item)
+    for item in items:
+        key = item.join_on if by_join else item.group_by
+        found = keyed.get(key)
+        if found is None:
+            keyed[key] = [item]
+        else:
+            found.append(item)
     return keyed
 
 
