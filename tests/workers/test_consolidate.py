@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.workers.stagerun import run_stage_process
 from workers import consolidate, runtime
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHUNK = "0000000000000003"
 
 
@@ -95,15 +92,8 @@ def test_stage_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_stage_as_a_subprocess(tmp_path: Path) -> None:
     chunk, features = lay_out_join(tmp_path / "pfs", LINES[:2], {1: vec(1.0, dim=8)})
-    env = {**os.environ, "rawdata": str(chunk), "features": str(features)}
-    env.pop("PPS_WORKER_GRPC_PORT", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "workers.consolidate", "--out", str(tmp_path / "o")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_stage_process(
+        "consolidate", tmp_path / "o", {"rawdata": str(chunk), "features": str(features)}
     )
     assert done.returncode == 0, done.stderr
     assert f"chunk {CHUNK}: 1 of 2 lines kept (1 without features, 0 malformed)" in done.stdout

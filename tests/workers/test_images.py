@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import resource
 import struct
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +19,10 @@ import pytest
 from PIL import Image
 
 from tests.workers.httpserver import Route, RouteServer
+from tests.workers.stagerun import run_stage_process
 from workers import images, runtime
 from workers.imaging import process_image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SIZE = 32
 PARAMS = {
     "image_size": SIZE,
@@ -340,16 +337,8 @@ def test_stage_as_a_subprocess(server: RouteServer, tmp_path: Path) -> None:
         "broken",
     ]
     chunk = lay_out_chunk(tmp_path, lines)
-    env = {**os.environ, "rawdata": str(chunk), "CAPSTONE_PARAMS": json.dumps(PARAMS)}
-    env.pop("PPS_WORKER_GRPC_PORT", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "workers.images", "--out", str(tmp_path / "o")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    inputs = {"rawdata": str(chunk), "CAPSTONE_PARAMS": json.dumps(PARAMS)}
+    done = run_stage_process("images", tmp_path / "o", inputs)
     assert done.returncode == 0, done.stderr
     assert f"chunk {chunk.name}: 1 image, 2 rejects (http_404, malformed_line)" in done.stdout
     assert_stage_output(tmp_path / "o" / chunk.name, {0: "", 1: "http_404", 2: "malformed_line"})

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.workers.stagerun import run_stage_process
+
 pytestmark = pytest.mark.ml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,30 +289,12 @@ def test_predict_stage_captions_images(pipeline: dict[str, Path], tmp_path: Path
     inpredict = tmp_path / "inpredict"
     inpredict.mkdir()
     draw_shape(inpredict / "new.png", "blue", "square", "right", 0)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TF_CPP_MIN_LOG_LEVEL": "3",
+    inputs = {
         "model": str(pipeline["pfs"] / "model" / "saved"),
         "inpredict": str(inpredict / "new.png"),
     }
-    env.pop("PPS_WORKER_GRPC_PORT", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workers.predict",
-            "--out",
-            str(tmp_path / "out"),
-            "--params",
-            json.dumps({"beam_width": 2}),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    params = json.dumps({"beam_width": 2})
+    done = run_stage_process("predict", tmp_path / "out", inputs, "--params", params, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     caption = (tmp_path / "out" / "new.png.txt").read_text()
     assert caption.endswith("\n") and caption.strip()
