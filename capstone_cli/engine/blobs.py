@@ -232,16 +232,6 @@ class BlobStore:
             raise _damaged(digest)
         return data
 
-    def copy_to(self, digest: bytes, dest: Path) -> None:
-        """Write a blob to `dest` (a new file); a damaged blob leaves no `dest` behind."""
-        try:
-            with dest.open("wb") as out:
-                for chunk in self.read_chunks(digest):
-                    out.write(chunk)
-        except StoreCorruptError:
-            dest.unlink(missing_ok=True)
-            raise
-
     def file_path(self, digest: bytes) -> Path | None:
         """The on-disk path of a large blob (for hard-linking into scratch dirs), else None.
 

@@ -217,10 +217,6 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def root_schema() -> dict[str, Any]:
-    return resolve(pipeline_schema())
-
-
 def is_map_schema(schema: dict[str, Any]) -> bool:
     """env, labels, annotations, nodeSelector: keys are data and are never renamed."""
     return isinstance(schema.get("additionalProperties"), dict)
