@@ -13,7 +13,12 @@ from capstone_cli.errors import StoreCorruptError, UsageError
 
 
 def fsck(
-    fix: Annotated[bool, typer.Option("--fix", help="Remove unreferenced leftovers.")] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Remove unreferenced leftovers; move damaged blobs to blobs/quarantine/."
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Check every blob against its hash, branch heads and SQLite; report leftovers."""

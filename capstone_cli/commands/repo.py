@@ -64,7 +64,12 @@ def inspect(name: str, json_: JsonOpt = False) -> None:
 def delete(
     name: str,
     force: Annotated[
-        bool, typer.Option("--force", "-f", help="Delete even if pipelines use it.")
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Delete even if pipelines read it (never a pipeline's output repo).",
+        ),
     ] = False,
 ) -> None:
     """Delete a repo and all its commits."""
