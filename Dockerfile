@@ -10,15 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Pinned versions: the ones this project is tested with.
-RUN pip install \
-    "tensorflow-cpu==2.21.0" "keras==3.15.1" "pillow==13.0.0" "pandas==3.1.1" \
-    "pyarrow==26.0.1" "numpy==2.4.6" "h5py==3.14.0" "pachyderm_sdk==2.12.2"
-
-COPY pyproject.toml README.md ./
+# Pinned versions (constraints.txt): the ones this project is tested with.
+COPY pyproject.toml README.md constraints.txt ./
 COPY capstone_cli ./capstone_cli
 COPY workers ./workers
-RUN pip install --no-deps .
+RUN pip install -c constraints.txt ".[ml]"
 
 RUN useradd --create-home --uid 1000 worker
 USER worker

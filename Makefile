@@ -5,12 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test lint unit demo bench bench-full kill-harness clean
+.PHONY: test lint unit demo bench bench-full kill-harness clean constraints
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions CI tested, so a fresh machine gets them too.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[ml,dev]"
+	touch $(STAMP)
+
+# After a change to pyproject.toml's dependencies: install without the pins, then pin what came.
+constraints:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[ml,dev]"
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^capstone'; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 	touch $(STAMP)
 
 lint: $(STAMP)

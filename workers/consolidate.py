@@ -3,8 +3,9 @@
 Input: a join of rawdata `/*/(*)` with features `/(*)` on `$1`, so a datum is one chunk file
 (`rawdata/<tsv>/<chunk>`) plus the matching `features/<chunk>` directory (tutorial 201's
 "shuffle" step). Output `<out>/<chunk>/`:
-- `captions.tsv`: `line<TAB>cleaned caption` (`line` as `%06d`, the file stem used by every
-  stage), one row per line that has features, sorted by line;
+- `captions.tsv`: `line<TAB>image<TAB>cleaned caption` (`line` as `%06d`, the file stem used by
+  every stage; `image` the image's identity from the features stage's `images.tsv`, or
+  `<chunk>/<line>` where that file is absent), one row per line that has features, sorted by line;
 - `features.npy`: float32 `(n, feature_dim)`, row i belongs to row i of captions.tsv;
 - `stats.json`: `{"lines", "kept", "dropped_no_features", "dropped_malformed"}`.
 
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from workers import runtime
+from workers.features import IMAGE_IDS_FILE
 from workers.images import read_chunk
 
 INPUT_NAMES = ("rawdata", "features")
@@ -57,6 +59,19 @@ def load_feature(path: Path) -> np.ndarray:
     return vector.astype(np.float32, copy=False)
 
 
+def read_image_ids(features_dir: Path) -> dict[str, str]:
+    """`line -> image identity` from the features stage's `images.tsv` ({} where absent)."""
+    path = features_dir / IMAGE_IDS_FILE
+    if not path.is_file():
+        return {}
+    ids = {}
+    for row in path.read_text(encoding="utf-8").splitlines():
+        line, _, digest = row.partition("\t")
+        if digest:
+            ids[line] = digest
+    return ids
+
+
 def build_shard(
     chunk_file: Path, features_dir: Path, feature_dim: int = DEFAULT_FEATURE_DIM
 ) -> tuple[list[str], np.ndarray, dict[str, int]]:
@@ -64,6 +79,7 @@ def build_shard(
     rows: list[str] = []
     vectors: list[np.ndarray] = []
     stats = {"lines": 0, "kept": 0, "dropped_no_features": 0, "dropped_malformed": 0}
+    image_ids = read_image_ids(features_dir)
     for line in read_chunk(chunk_file):  # already in line order
         stats["lines"] += 1
         caption = "" if line.malformed else clean_caption(line.caption)
@@ -80,7 +96,8 @@ def build_shard(
                 f"features file {feature_path} has shape {vector.shape}, others "
                 f"in the chunk have {vectors[0].shape}"
             )
-        rows.append(f"{line.stem}\t{caption}\n")
+        image = image_ids.get(line.stem, f"{chunk_file.name}/{line.stem}")
+        rows.append(f"{line.stem}\t{image}\t{caption}\n")
         vectors.append(vector)
     stats["kept"] = len(rows)
     matrix = (

@@ -1,12 +1,16 @@
 """features stage: one 2048-d ResNet50 vector per image of a chunk.
 
 Input `images` with glob `/*`: the directory `images/<chunk>` (PNG files named `<line>.png`, and
-maybe `rejects.tsv`, ignored). Output `<chunk>/<line>.npy` (float32 (2048,), no pickle).
+maybe `rejects.tsv`, ignored). Output `<chunk>/<line>.npy` (float32 (2048,), no pickle) and
+`<chunk>/images.tsv` (`line<TAB>digest` of each image file's bytes): the image's identity, which
+the model stage splits train/validation by. Feature vectors cannot serve as identity: the same
+image does not always give bit-identical vectors (batch position changes the float sums).
 The backbone is built once per process, so with datum batching many chunks share one model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import numpy as np
 from workers import runtime
 
 INPUT_NAMES = ("images",)
+IMAGE_IDS_FILE = "images.tsv"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 DEFAULTS: dict[str, Any] = {
@@ -25,6 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "image_size": 224,
 }
+
+
+def image_digest(path: Path) -> str:
+    """The identity of an image: a digest of its file's bytes (identical images, one digest)."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
 class Stage:
@@ -59,6 +69,9 @@ class Stage:
         target.mkdir(parents=True, exist_ok=True)
         for path, vector in zip(images, vectors, strict=True):
             np.save(target / f"{Path(path).stem}.npy", vector, allow_pickle=False)
+        (target / IMAGE_IDS_FILE).write_text(
+            "".join(f"{p.stem}\t{image_digest(p)}\n" for p in images), encoding="utf-8"
+        )
         ctx.log(f"features: {len(images)} images of {chunk.name}")
 
 

@@ -90,7 +90,7 @@ class Stage:
 
         p = self.params
         corpus = training.load_corpus(ctx.input("consolidate"))
-        groups = training.image_groups(corpus.features)
+        groups = training.image_groups(corpus.images)
         train_groups, val_groups = training.split_by_image(groups, p["val_fraction"], p["seed"])
         train_rows = sorted(i for g in train_groups for i in g)
         val_rows = sorted(i for g in val_groups for i in g)

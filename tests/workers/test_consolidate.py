@@ -66,6 +66,7 @@ def test_stage_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         tmp_path / "pfs", LINES, {4: vec(4.0), 0: vec(0.5), 2: vec(2.0), 3: vec(3.0)}
     )
     (features / "rejects.tsv").write_text("000001\thttp://x/1.jpg\thttp_404\n")
+    (features / "images.tsv").write_text("000004\tfeed\n")  # line 0's identity is missing
     monkeypatch.setenv("rawdata", str(chunk))
     monkeypatch.setenv("features", str(features))
     out = tmp_path / "out"
@@ -77,7 +78,7 @@ def test_stage_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "stats.json",
     ]
     assert (shard / "captions.tsv").read_text(encoding="utf-8") == (
-        "000000\ta red circle\n000004\tthe green triangle\n"
+        f"000000\t{CHUNK}/000000\ta red circle\n000004\tfeed\tthe green triangle\n"
     )
     matrix = np.load(shard / "features.npy", allow_pickle=False)
     assert matrix.dtype == np.float32 and matrix.shape == (2, 2048)

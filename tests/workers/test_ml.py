@@ -221,11 +221,14 @@ def run_stage(
 
 def consolidate_like(features_repo: Path, captions: dict[str, list[str]], out: Path) -> None:
     """What the consolidate stage writes: captions.tsv + row-aligned features.npy per chunk."""
+    from workers.consolidate import read_image_ids
+
     for chunk, lines in captions.items():
         rows = sorted(p for p in (features_repo / chunk).glob("*.npy"))
+        image_ids = read_image_ids(features_repo / chunk)
         (out / chunk).mkdir(parents=True)
         (out / chunk / "captions.tsv").write_text(
-            "".join(f"{int(p.stem)}\t{lines[int(p.stem)]}\n" for p in rows)
+            "".join(f"{p.stem}\t{image_ids[p.stem]}\t{lines[int(p.stem)]}\n" for p in rows)
         )
         np.save(out / chunk / "features.npy", np.stack([np.load(p) for p in rows]))
 
@@ -262,7 +265,16 @@ def test_features_stage_writes_one_vector_per_image(pipeline: dict[str, Path]) -
     pfs = pipeline["pfs"]
     chunk = pfs / "features" / f"{0:016x}"
     files = sorted(p.name for p in chunk.iterdir())
-    assert files == [f"{i:06d}.npy" for i in range(16)]
+    assert files == [*(f"{i:06d}.npy" for i in range(16)), "images.tsv"]
+
+    # Identity by the image's bytes: image k and k + 36 are copies of one picture (same
+    # combination, same offset), so chunk 0's line 0 is chunk 2's line 4
+    def ids(n: int) -> dict[str, str]:
+        table = (pfs / "features" / f"{n:016x}" / "images.tsv").read_text().splitlines()
+        return dict(row.split("\t") for row in table)
+
+    assert len(set(ids(0).values())) == 16
+    assert ids(0)["000000"] == ids(2)["000004"] != ids(0)["000001"]
     vector = np.load(chunk / "000000.npy", allow_pickle=False)
     assert vector.shape == (2048,) and vector.dtype == np.float32
 

@@ -1,14 +1,14 @@
 """Training data, the training loop and held-out evaluation for the model stage.
 
-Data: `consolidate/<chunk>/captions.tsv` (`line<TAB>cleaned caption`) with row-aligned
+Data: `consolidate/<chunk>/captions.tsv` (`line<TAB>image<TAB>cleaned caption`) with row-aligned
 `features.npy`. Each caption becomes teacher-forcing samples `(image, prefix) -> next word`.
-The validation split is by image (identical feature rows are one image), so no held-out image
-leaks into training through another caption or a shorter prefix of the same caption.
+The validation split is by image identity (the digest of the image file, carried from the
+features stage), so no held-out image leaks into training through another caption, a copy of
+the image on another line, or a shorter prefix of the same caption.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import Counter
@@ -29,6 +29,7 @@ class Corpus:
     captions: list[str]
     features: np.ndarray  # float32 (rows, 2048)
     keys: list[str]  # "<chunk>/<line>", for messages
+    images: list[str]  # the image's identity, one per row
 
 
 def load_corpus(root: Path) -> Corpus:
@@ -36,6 +37,7 @@ def load_corpus(root: Path) -> Corpus:
     captions: list[str] = []
     arrays: list[np.ndarray] = []
     keys: list[str] = []
+    images: list[str] = []
     for shard in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         tsv, npy = shard / "captions.tsv", shard / "features.npy"
         if not tsv.is_file() or not npy.is_file():
@@ -48,23 +50,30 @@ def load_corpus(root: Path) -> Corpus:
                 f"has {len(lines)} rows; rerun the consolidate stage"
             )
         for line in lines:
-            number, _, caption = line.partition("\t")
+            fields = line.split("\t", 2)
+            if len(fields) != 3:
+                raise RuntimeError(
+                    f"{tsv}: row {line[:80]!r} is not line<TAB>image<TAB>caption; "
+                    f"rerun the consolidate stage"
+                )
+            number, image, caption = fields
             captions.append(clean_caption(caption))
             keys.append(f"{shard.name}/{number}")
+            images.append(image)
         arrays.append(feats.astype(np.float32, copy=False))
     if not captions:
         raise RuntimeError(
             f"no training data under {root} (expected <chunk>/captions.tsv and "
             f"<chunk>/features.npy); check the consolidate stage's output"
         )
-    return Corpus(captions, np.concatenate(arrays), keys)
+    return Corpus(captions, np.concatenate(arrays), keys, images)
 
 
-def image_groups(features: np.ndarray) -> list[list[int]]:
-    """Row indices grouped by identical feature vectors (one group per distinct image)."""
-    groups: dict[bytes, list[int]] = {}
-    for i, row in enumerate(features):
-        groups.setdefault(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), []).append(i)
+def image_groups(images: list[str]) -> list[list[int]]:
+    """Row indices grouped by image identity, in first-seen order (one group per image)."""
+    groups: dict[str, list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(image, []).append(i)
     return list(groups.values())
 
 
