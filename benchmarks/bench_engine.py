@@ -19,12 +19,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from capstone_cli.engine import jobs as J  # noqa: E402
-from capstone_cli.engine import pipelines as P  # noqa: E402
-from capstone_cli.engine import runner as R  # noqa: E402
-from capstone_cli.engine.propagation import on_input_commit  # noqa: E402
-from capstone_cli.engine.spec import parse_spec  # noqa: E402
-from capstone_cli.engine.store import NewFile, Store  # noqa: E402
+from capstone_cli.engine.run import jobs as J  # noqa: E402
+from capstone_cli.engine.run import pipelines as P  # noqa: E402
+from capstone_cli.engine.run import runner as R  # noqa: E402
+from capstone_cli.engine.run.propagation import on_input_commit  # noqa: E402
+from capstone_cli.engine.store.store import NewFile, Store  # noqa: E402
+from capstone_cli.specs.parse import parse_spec  # noqa: E402
 
 NOOP_STAGE = """
 import sys

@@ -10,26 +10,25 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from capstone_cli.backends.base import (
+from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.run import jobs, pipelines, runner
+from capstone_cli.engine.run import logs as logsmod
+from capstone_cli.engine.run.propagation import on_input_commit
+from capstone_cli.engine.store.store import Commit, NewFile, Store, open_store
+from capstone_cli.errors import ConflictError
+from capstone_cli.results import (
     ApplyResult,
-    Backend,
     CommitInfo,
     DatumInfo,
     FileEntry,
     JobInfo,
     LogLine,
     PipelineInfo,
-    ProgressFn,
     RepoInfo,
     Upload,
 )
-from capstone_cli.engine import jobs, pipelines, runner
-from capstone_cli.engine import logs as logsmod
-from capstone_cli.engine.names import clean_file_path
-from capstone_cli.engine.propagation import on_input_commit
-from capstone_cli.engine.spec import parse_spec
-from capstone_cli.engine.store import Commit, NewFile, Store, open_store
-from capstone_cli.errors import ConflictError
+from capstone_cli.specs.parse import parse_spec
 
 
 def commit_info(c: Commit) -> CommitInfo:
@@ -147,7 +146,7 @@ class EmbeddedBackend(Backend):
     ) -> list[CommitInfo]:
         return [commit_info(c) for c in self.store.list_commits(repo, branch, limit)]
 
-    # -- pipelines (engine: capstone_cli.engine.pipelines) -------------------------------
+    # -- pipelines (engine: capstone_cli.engine.run.pipelines) -------------------------------
     def apply_pipeline(
         self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False
     ) -> ApplyResult:
@@ -168,7 +167,7 @@ class EmbeddedBackend(Backend):
     def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
         pipelines.set_stopped(self.store, name, stopped)
 
-    # -- jobs (engine: capstone_cli.engine.jobs, runner, logs) ---------------------------
+    # -- jobs (engine: capstone_cli.engine.run.jobs, runner, logs) ---------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
         return [j.info() for j in jobs.list_jobs(self.store, pipeline)]
 

@@ -20,19 +20,7 @@ from typing import Any, TypeVar
 
 from pachyderm_sdk.api import pfs, pps
 
-from capstone_cli.backends.base import (
-    ApplyResult,
-    Backend,
-    CommitInfo,
-    DatumInfo,
-    FileEntry,
-    JobInfo,
-    LogLine,
-    PipelineInfo,
-    ProgressFn,
-    RepoInfo,
-    Upload,
-)
+from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, connect, rpc_status
 from capstone_cli.errors import (
     AuthError,
@@ -43,6 +31,17 @@ from capstone_cli.errors import (
     PachydermError,
     UnreachableError,
     UsageError,
+)
+from capstone_cli.results import (
+    ApplyResult,
+    CommitInfo,
+    DatumInfo,
+    FileEntry,
+    JobInfo,
+    LogLine,
+    PipelineInfo,
+    RepoInfo,
+    Upload,
 )
 
 T = TypeVar("T")

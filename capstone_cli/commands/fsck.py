@@ -22,7 +22,7 @@ def fsck(
     json_: JsonOpt = False,
 ) -> None:
     """Check every blob against its hash, branch heads and SQLite; report leftovers."""
-    from capstone_cli.engine.fsck import fsck as run_fsck
+    from capstone_cli.engine.store.fsck import fsck as run_fsck
 
     store = getattr(context.backend(), "store", None)
     if store is None:

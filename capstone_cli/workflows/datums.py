@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from capstone_cli.backends.base import Backend
-from capstone_cli.engine.datum_explain import DatumReport, explain_datums
-from capstone_cli.engine.spec import check_dag, load_specs, parse_spec
-from capstone_cli.engine.spec_types import PipelineSpec
+from capstone_cli.engine.datums.explain import DatumReport, explain_datums
+from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.errors import SpecError, UsageError
-from capstone_cli.stages import load_defaults, load_stage, render, stage_files
+from capstone_cli.specs.parse import check_dag, load_specs, parse_spec
+from capstone_cli.specs.stages import load_defaults, load_stage, render, stage_files
 
 
 def resolve_spec(target: str, specs_dir: Path) -> PipelineSpec:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstone_cli.backends.base import ApplyResult, Backend, JobInfo, ProgressFn
-from capstone_cli.engine.spec import check_dag, load_specs, topological_order
+from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.errors import ConflictError, NotFoundError, UsageError
+from capstone_cli.results import ApplyResult, JobInfo
+from capstone_cli.specs.parse import check_dag, load_specs, topological_order
 
 
 def create_from_file(

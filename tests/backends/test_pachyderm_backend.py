@@ -21,7 +21,6 @@ from fake_pachd import FakePachd, job
 from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.backends import pachyderm as pachyderm_module
-from capstone_cli.backends.base import JobInfo, Upload, failed_job_error
 from capstone_cli.backends.pachyderm import PachydermBackend, canonical_spec
 from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.errors import (
@@ -33,6 +32,7 @@ from capstone_cli.errors import (
     UnreachableError,
     UsageError,
 )
+from capstone_cli.results import JobInfo, Upload, failed_job_error
 
 CODES = grpc.StatusCode
 

@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 
-from capstone_cli.engine.datum_explain import explain_datums
-from capstone_cli.engine.datums import Datum, DatumInput, datum_id, list_datums, sort_inputs
+from capstone_cli.engine.datums.explain import explain_datums
+from capstone_cli.engine.datums.listing import Datum, DatumInput, datum_id, list_datums, sort_inputs
 from capstone_cli.engine.inputs import (
     CronInput,
     CrossInput,
@@ -25,7 +25,7 @@ from capstone_cli.engine.inputs import (
     PfsInput,
     UnionInput,
 )
-from capstone_cli.engine.memsource import MemorySource
+from capstone_cli.engine.store.memsource import MemorySource
 from capstone_cli.errors import NotFoundError
 
 DATA = MemorySource({"data": {f"/foo{i}": b"input" for i in range(50)}})

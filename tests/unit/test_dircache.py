@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import dircache
-from capstone_cli.engine.datums import list_datums
+from capstone_cli.engine.datums.listing import list_datums
 from capstone_cli.engine.inputs import FileInfo, JoinInput, PfsInput
-from capstone_cli.engine.store import Commit, NewFile, Store, walk_tree
+from capstone_cli.engine.store import dircache
+from capstone_cli.engine.store.store import Commit, NewFile, Store, walk_tree
 from capstone_cli.errors import NotFoundError
 
 NESTED = {

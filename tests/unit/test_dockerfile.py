@@ -6,7 +6,7 @@ import importlib.util
 import json
 import re
 
-from capstone_cli import stages
+from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()

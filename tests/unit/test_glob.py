@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from capstone_cli.engine.glob import clean_path, compile_glob, compile_template, go_quote_meta
+from capstone_cli.engine.datums.glob import (
+    clean_path,
+    compile_glob,
+    compile_template,
+    go_quote_meta,
+)
 from capstone_cli.errors import SpecError
 
 # (glob, regex ohmyglob produces with separator "/"; `\z` is spelled `\Z` in Python)

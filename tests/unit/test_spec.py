@@ -1,4 +1,4 @@
-"""Pipeline spec reading, validation, defaults and DAG checks (capstone_cli.engine.spec)."""
+"""Pipeline spec reading, validation, defaults and DAG checks (capstone_cli.specs.parse)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from capstone_cli.engine.inputs import CronInput, CrossInput, JoinInput, PfsInput, UnionInput
-from capstone_cli.engine.spec import (
+from capstone_cli.engine.pipeline_spec import PipelineSpec
+from capstone_cli.errors import NotFoundError, SpecError
+from capstone_cli.specs.parse import (
     canonicalize,
     check_dag,
     clean_path,
@@ -24,8 +26,6 @@ from capstone_cli.engine.spec import (
     to_snake,
     topological_order,
 )
-from capstone_cli.engine.spec_types import PipelineSpec
-from capstone_cli.errors import NotFoundError, SpecError
 
 SRC = "specs/x.yaml"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from capstone_cli import stages
 from capstone_cli.errors import SpecError
+from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
 SCHEMA = json.loads((REPO_ROOT / "capstone_cli/data/CreatePipelineRequest.schema.json").read_text())

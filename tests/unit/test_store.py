@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine.blobs import INLINE_MAX
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.engine.store import NewFile, Store
+from capstone_cli.engine.store.blobs import INLINE_MAX
+from capstone_cli.engine.store.store import NewFile, Store
 from capstone_cli.errors import ConflictError, InvalidNameError, NotFoundError
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine.propagation import on_input_commit
-from capstone_cli.engine.spec import parse_spec
-from capstone_cli.engine.spec_types import PipelineSpec
-from capstone_cli.engine.store import Commit, NewFile, Store
+from capstone_cli.engine.pipeline_spec import PipelineSpec
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run.propagation import on_input_commit
+from capstone_cli.engine.store.store import Commit, NewFile, Store
+from capstone_cli.specs.parse import parse_spec
 
 
 def make_spec(

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine import runner as R
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.run import runner as R
+from capstone_cli.engine.store.store import Store
 from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -120,7 +120,7 @@ def test_sigkill_mid_batch_then_resume(store: Store, tmp_path: Path) -> None:
         },
     )
     job_id = P.create_pipeline(store, spec)
-    run_main = [sys.executable, "-m", "capstone_cli.engine.run_main", str(store.home), "1"]
+    run_main = [sys.executable, "-m", "capstone_cli.engine.run.run_main", str(store.home), "1"]
     proc = subprocess.Popen(run_main, cwd=ROOT)
     calls = marks / "calls"
     deadline = time.monotonic() + 30

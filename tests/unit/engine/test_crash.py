@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.store.store import Store
 from tests.unit.engine.engine_helpers import make_spec, pfs, put, tree
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,7 +22,7 @@ N = 6
 
 def _start_run(home: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "capstone_cli.engine.run_main", str(home), "1"], cwd=ROOT
+        [sys.executable, "-m", "capstone_cli.engine.run.run_main", str(home), "1"], cwd=ROOT
     )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine import logs as L
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine import runner as R
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import logs as L
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.run import runner as R
+from capstone_cli.engine.store.store import Store
 from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY_UP = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]

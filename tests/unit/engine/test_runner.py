@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine import runner as R
-from capstone_cli.engine.datums import list_datums
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.datums.listing import list_datums
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.run import runner as R
+from capstone_cli.engine.store.store import Store
 from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]

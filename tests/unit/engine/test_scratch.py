@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine import runner as R
-from capstone_cli.engine.scratch import collect_outputs
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.run import runner as R
+from capstone_cli.engine.run.scratch import collect_outputs
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
 from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
 

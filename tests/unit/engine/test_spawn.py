@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine import pipelines as P
-from capstone_cli.engine import runner as R
-from capstone_cli.engine import spawn
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import pipelines as P
+from capstone_cli.engine.run import runner as R
+from capstone_cli.engine.run import spawn
+from capstone_cli.engine.store.store import Store
 from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from capstone_cli.engine.names import check_pipeline_name
-from capstone_cli.engine.spec_types import PipelineSpec
+from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.errors import CapstoneError, NotFoundError, SpecError
 
 STAGE_ORDER = ("images", "features", "consolidate", "model", "predict")
@@ -223,7 +223,7 @@ def render(stage: Stage, defaults: Defaults, specs_dir: Path | None = None) -> d
     resources = {**defaults.resources, **stage.resources}
     if resources:
         spec["resourceRequests"] = resources
-    from capstone_cli.engine.spec import canonicalize
+    from capstone_cli.specs.parse import canonicalize
 
     return canonicalize(spec, stage.source)
 
@@ -233,7 +233,7 @@ def render_typed(
 ) -> list[tuple[Stage, dict[str, Any], PipelineSpec]]:
     """Load, render and validate stages with the Pachyderm spec rules, in DAG order; each
     with its rendered JSON and the typed spec it parses to (parsed once)."""
-    from capstone_cli.engine.spec import check_dag, parse_spec
+    from capstone_cli.specs.parse import check_dag, parse_spec
 
     defaults = load_defaults(specs_dir)
     out: list[tuple[Stage, dict[str, Any], PipelineSpec]] = []

@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from capstone_cli.engine.glob import clean_path
+from capstone_cli.engine.datums.glob import clean_path
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.errors import NotFoundError
 

@@ -18,18 +18,19 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from capstone_cli.backends.base import JobInfo
-from capstone_cli.engine import faults, logs
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine.datums import Datum, list_datums
-from capstone_cli.engine.executor import DatumResult, JobContext, Slot, job_env, run_slot
-from capstone_cli.engine.fanout import fan_out
+from capstone_cli.engine import faults
+from capstone_cli.engine.datums.listing import Datum, list_datums
 from capstone_cli.engine.inputs import FileInfo
-from capstone_cli.engine.locks import run_lock
-from capstone_cli.engine.pipelines import PipelineRecord, find_pipeline
-from capstone_cli.engine.scratch import clean_orphans
-from capstone_cli.engine.store import Store, walk_tree
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import logs
+from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_env, run_slot
+from capstone_cli.engine.run.fanout import fan_out
+from capstone_cli.engine.run.pipelines import PipelineRecord, find_pipeline
+from capstone_cli.engine.run.scratch import clean_orphans
+from capstone_cli.engine.store.locks import run_lock
+from capstone_cli.engine.store.store import Store, walk_tree
 from capstone_cli.errors import ConflictError
+from capstone_cli.results import JobInfo
 
 ProgressFn = Callable[[list[JobInfo]], None]
 UPSTREAM_FAILED = "unrunnable because the following upstream pipelines failed: {}"
@@ -197,7 +198,7 @@ def execute(
 ) -> None:
     """Run datums with up to `slots` at once (one process per datum, or batched workers)."""
     if ctx.spec.transform.datum_batching:
-        from capstone_cli.engine.batching import run_batched
+        from capstone_cli.engine.run.batching import run_batched
 
         run_batched(ctx, items, slots, on_done)
         return

@@ -18,14 +18,10 @@ from typing import Any
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
-from capstone_cli.engine.spec_input_rules import (
-    NAME_RE,
-    check_input,
-    check_name,
-    go_duration_seconds,
-)
-from capstone_cli.engine.spec_yaml import FieldPath as Path
-from capstone_cli.engine.spec_yaml import (
+from capstone_cli.errors import SpecError
+from capstone_cli.specs.input_rules import NAME_RE, check_input, check_name, go_duration_seconds
+from capstone_cli.specs.yaml_reader import FieldPath as Path
+from capstone_cli.specs.yaml_reader import (
     fail,
     field_path,
     pipeline_schema,
@@ -33,7 +29,6 @@ from capstone_cli.engine.spec_yaml import (
     schema_types,
     snake_key,
 )
-from capstone_cli.errors import SpecError
 
 # --- 1.x fields ---------------------------------------------------------------------------
 

@@ -26,17 +26,17 @@ from capstone_cli.engine.inputs import (
     UnionInput,
     input_name,
 )
-from capstone_cli.engine.spec_input_rules import cron_problem
-from capstone_cli.engine.spec_rules import parse_duration, validate_document
-from capstone_cli.engine.spec_types import PipelineSpec, Transform
-from capstone_cli.engine.spec_yaml import (
+from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
+from capstone_cli.errors import SpecError
+from capstone_cli.specs.input_rules import cron_problem
+from capstone_cli.specs.rules import parse_duration, validate_document
+from capstone_cli.specs.yaml_reader import (
     canonicalize,
     load_spec_documents,
     parse_spec_text,
     request_flags,
     to_snake,
 )
-from capstone_cli.errors import SpecError
 
 __all__ = [
     "BUILTIN_DEFAULTS",

@@ -26,7 +26,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 
-from capstone_cli.engine.glob_syntax import Kind, Node, parse_glob
+from capstone_cli.engine.datums.glob_syntax import Kind, Node, parse_glob
 from capstone_cli.errors import SpecError
 
 __all__ = ["Glob", "Template", "clean_path", "compile_glob", "compile_template", "go_quote_meta"]

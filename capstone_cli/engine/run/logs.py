@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from capstone_cli.backends.base import TERMINAL_JOB_STATES, LogLine
-from capstone_cli.engine.store import Store, now
+from capstone_cli.engine.store.store import Store, now
+from capstone_cli.results import TERMINAL_JOB_STATES, LogLine
 
 
 @dataclass(frozen=True)

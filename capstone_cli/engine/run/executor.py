@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capstone_cli.engine import faults
-from capstone_cli.engine import jobs as jobsmod
-from capstone_cli.engine.datums import Datum
-from capstone_cli.engine.logs import Line, write_lines
-from capstone_cli.engine.scratch import (
+from capstone_cli.engine.datums.listing import Datum
+from capstone_cli.engine.pipeline_spec import PipelineSpec
+from capstone_cli.engine.run import jobs as jobsmod
+from capstone_cli.engine.run.logs import Line, write_lines
+from capstone_cli.engine.run.scratch import (
     Download,
     ScratchRoot,
     collect_outputs,
@@ -29,9 +30,8 @@ from capstone_cli.engine.scratch import (
     rewrite_pfs,
     scratch_base,
 )
-from capstone_cli.engine.spawn import Launcher
-from capstone_cli.engine.spec_types import PipelineSpec
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run.spawn import Launcher
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError, StoreWriteError
 
 # variables of the runner's own environment that must not leak into user code

@@ -16,9 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from capstone_cli.backends.base import ApplyResult, PipelineInfo
-from capstone_cli.engine import jobs as jobsmod
-from capstone_cli.engine import propagation
 from capstone_cli.engine.inputs import (
     CronInput,
     CrossInput,
@@ -30,9 +27,12 @@ from capstone_cli.engine.inputs import (
     leaf_inputs,
 )
 from capstone_cli.engine.names import check_pipeline_name
-from capstone_cli.engine.spec_types import PipelineSpec, Transform
-from capstone_cli.engine.store import Store, new_id, now
+from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
+from capstone_cli.engine.run import jobs as jobsmod
+from capstone_cli.engine.run import propagation
+from capstone_cli.engine.store.store import Store, new_id, now
 from capstone_cli.errors import ConflictError, NotFoundError, SpecError
+from capstone_cli.results import ApplyResult, PipelineInfo
 
 OUTPUT_REPO_DESCRIPTION = "Output repo for pipeline {name}."
 KILLED_BY_UPDATE = "all jobs killed because pipeline was updated"

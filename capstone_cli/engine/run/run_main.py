@@ -1,4 +1,4 @@
-"""`python -m capstone_cli.engine.run_main HOME [PARALLELISM]`: run pending jobs of a store.
+"""`python -m capstone_cli.engine.run.run_main HOME [PARALLELISM]`: run pending jobs of a store.
 
 A minimal entry point without the CLI layer, used by crash tests (a real process that can be
 SIGKILLed mid-run) and handy for debugging. Prints nothing; the exit status is 0 when every job
@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from capstone_cli.engine.jobs import SUCCESS
-from capstone_cli.engine.runner import run_pending
-from capstone_cli.engine.store import open_store
+from capstone_cli.engine.run.jobs import SUCCESS
+from capstone_cli.engine.run.runner import run_pending
+from capstone_cli.engine.store.store import open_store
 from capstone_cli.errors import ExitCode
 
 

@@ -36,9 +36,9 @@ from typing import Any
 import grpc
 
 from capstone_cli.engine import faults, procid
-from capstone_cli.engine import jobs as J
-from capstone_cli.engine.datums import Datum
-from capstone_cli.engine.executor import (
+from capstone_cli.engine.datums.listing import Datum
+from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run.executor import (
     DatumResult,
     JobContext,
     Slot,
@@ -46,12 +46,12 @@ from capstone_cli.engine.executor import (
     datum_vars,
     persist,
 )
-from capstone_cli.engine.fanout import fan_out
-from capstone_cli.engine.logs import Line, split_output
-from capstone_cli.engine.orphans import WorkerRecord
-from capstone_cli.engine.scratch import collect_outputs, remove_tree, rewrite_pfs
-from capstone_cli.engine.spawn import kill_group
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run.fanout import fan_out
+from capstone_cli.engine.run.logs import Line, split_output
+from capstone_cli.engine.run.orphans import WorkerRecord
+from capstone_cli.engine.run.scratch import collect_outputs, remove_tree, rewrite_pfs
+from capstone_cli.engine.run.spawn import kill_group
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
 from workers.nextdatum import decode_request, encode_response
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from capstone_cli.engine.glob import Template, compile_glob, compile_template
+from capstone_cli.engine.datums.glob import Template, compile_glob, compile_template
 from capstone_cli.engine.inputs import (
     CronInput,
     CrossInput,
@@ -42,7 +42,7 @@ from capstone_cli.engine.inputs import (
 )
 
 if TYPE_CHECKING:
-    from capstone_cli.engine.datum_explain import Diagnostics
+    from capstone_cli.engine.datums.explain import Diagnostics
 
 __all__ = [
     "Datum",

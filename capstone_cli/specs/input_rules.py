@@ -11,8 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from capstone_cli.engine.spec_yaml import FieldPath as Path
-from capstone_cli.engine.spec_yaml import fail
+from capstone_cli.specs.yaml_reader import FieldPath as Path
+from capstone_cli.specs.yaml_reader import fail
 
 _GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from capstone_cli.engine import jobs as jobsmod
-from capstone_cli.engine import pipelines as pipelinesmod
 from capstone_cli.engine.inputs import PfsInput, leaf_inputs
-from capstone_cli.engine.store import Commit, Store
+from capstone_cli.engine.run import jobs as jobsmod
+from capstone_cli.engine.run import pipelines as pipelinesmod
+from capstone_cli.engine.store.store import Commit, Store
 
 
 def _input_branches(rec: pipelinesmod.PipelineRecord) -> list[tuple[str, str]]:

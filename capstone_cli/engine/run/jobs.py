@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from capstone_cli.backends.base import TERMINAL_JOB_STATES, DatumInfo, JobInfo
 from capstone_cli.engine import faults
-from capstone_cli.engine.store import Store, now
+from capstone_cli.engine.store.store import Store, now
 from capstone_cli.errors import NotFoundError
+from capstone_cli.results import TERMINAL_JOB_STATES, DatumInfo, JobInfo
 
 CREATED = "JOB_CREATED"
 STARTING = "JOB_STARTING"

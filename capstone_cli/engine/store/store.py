@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from capstone_cli.engine import db as dbmod
-from capstone_cli.engine import dircache, faults
-from capstone_cli.engine.blobs import BlobStore
+from capstone_cli.engine import faults
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.names import (
     check_branch_name,
@@ -30,6 +28,9 @@ from capstone_cli.engine.names import (
     clean_file_path,
     parent_dirs,
 )
+from capstone_cli.engine.store import db as dbmod
+from capstone_cli.engine.store import dircache
+from capstone_cli.engine.store.blobs import BlobStore
 from capstone_cli.errors import ConflictError, InputError, NotFoundError, UsageError
 
 BATCH = 2000
