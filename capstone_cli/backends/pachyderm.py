@@ -48,6 +48,7 @@ T = TypeVar("T")
 CHUNK_BYTES = 16 * 1024 * 1024  # below pachd's and the SDK's 20 MB message limit
 POLL_DEADLINE_S = 10.0  # one InspectJobSet poll
 UNREACHABLE_GRACE_S = 30.0  # how long wait_commit_set tolerates a pachd that stopped answering
+FINISH_TIMEOUT_S = 600.0  # how long an upload waits for pachd to compact and validate its commit
 _UNREACHABLE = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 _MAP_FIELDS = frozenset({"env", "labels", "annotations", "nodeSelector", "node_selector"})
 
@@ -274,8 +275,22 @@ class PachydermBackend(Backend):
             return _repo_info(self.client.pfs.inspect_repo(repo=self._repo(name)))
 
     def delete_repo(self, name: str, force: bool = False) -> None:
-        with _rpc(f"delete repo {name}", "list repos with `capstone status`"):
-            self.client.pfs.delete_repo(repo=self._repo(name), force=force)
+        """DeleteRepo answers OK with deleted=false both for a missing repo and for one the
+        caller may not delete (pachd 2.12 server_repo.go:170-174, 226-228): tell them apart."""
+        what = f"delete repo {name}"
+        with _rpc(what, "list repos with `capstone status`"):
+            response = self.client.pfs.delete_repo(repo=self._repo(name), force=force)
+        if response.deleted:
+            return
+        if not self._repo_exists(name):
+            raise NotFoundError(
+                f"{what}: repo {self.project}/{name} not found",
+                hint="list repos with `capstone status`",
+            )
+        raise AuthError(
+            f"{what}: not authorized: pachd kept it",
+            hint="ask for the repoOwner role on it (`pachctl auth get repo` shows who has it)",
+        )
 
     # -- data ----------------------------------------------------------------------------
     def put_files(
@@ -299,10 +314,19 @@ class PachydermBackend(Backend):
         where = f"{repo}@{branch}"
         if not self._repo_exists(repo):
             self.create_repo(repo, exist_ok=True)
-        with _rpc(f"start a commit on {where}"):
+        try:
             commit = self.client.pfs.start_commit(
                 branch=self._branch(repo, branch), description=description
             )
+        except RPC_FAILURES as exc:
+            error = rpc_error(exc, f"start a commit on {where}")
+            if "has not been finished" in error.message:  # pachd server_commit.go:254-256
+                error = ConflictError(
+                    error.message,
+                    hint=f"another upload to {where} is open: wait for it, or drop it with"
+                    f" `pachctl drop commit {where}`",
+                )
+            raise error from exc
         feeder = _ModifyFileFeeder(commit, uploads, delete_paths, on_bytes)
         try:
             self.client.pfs.modify_file(feeder.messages())
@@ -320,11 +344,32 @@ class PachydermBackend(Backend):
             if cause is exc:
                 raise
             raise cause from exc  # the local failure, not gRPC's CANCELLED
-        with _rpc(f"inspect the new commit on {where}"):
-            info = self.client.pfs.inspect_commit(
-                commit=commit, wait=pfs.CommitState.COMMIT_STATE_UNKNOWN
+        info = self._wait_finished(commit, where)
+        if info.error:  # pachd's validation refused the commit after FinishCommit answered
+            outcome = self._abandon(commit, info.error, finished=True)
+            raise InputError(
+                f"pachd refused the upload to {where}: {info.error} ({outcome})",
+                hint="a path cannot be both a file and a directory: rename one and upload again"
+                if "path collision" in info.error
+                else None,
             )
         return _commit_info(info, repo, branch)
+
+    def _wait_finished(self, commit: pfs.Commit, where: str) -> pfs.CommitInfo:
+        """The commit once pachd has finished it: compacted, validated, maybe with `error` set.
+
+        FinishCommit only marks a commit FINISHING; pachd's PFS master validates it later and
+        records what it refuses (a file/directory path collision) in `commit.error`
+        (pachd 2.12 server_commit.go:261-282, master.go:334-345). Compacting a large upload can
+        take minutes, so this one call gets FINISH_TIMEOUT_S, not the usual unary deadline.
+        """
+        deadlines = getattr(self.client, "deadlines", None)
+        scope = deadlines.unary_deadline(FINISH_TIMEOUT_S) if deadlines else nullcontext()
+        with _rpc(f"wait for pachd to finish the new commit on {where}"), scope:
+            info: pfs.CommitInfo = self.client.pfs.inspect_commit(
+                commit=commit, wait=pfs.CommitState.FINISHED
+            )
+        return info
 
     def _repo_exists(self, name: str) -> bool:
         try:
@@ -333,13 +378,14 @@ class PachydermBackend(Backend):
             return False
         return True
 
-    def _abandon(self, commit: pfs.Commit, cause: BaseException) -> str:
+    def _abandon(self, commit: pfs.Commit, cause: object, finished: bool = False) -> str:
         """Make sure a failed upload never becomes the branch head; say what was done."""
         try:
             self.client.pfs.drop_commit_set(commit_set=pfs.CommitSet(id=commit.id))
             return f"commit {commit.id} was dropped, nothing changed"
         except RPC_FAILURES:
-            pass
+            if finished:
+                return f"commit {commit.id} keeps the error, its data is not used"
         try:
             reason = f"capstone upload failed: {cause}"[:1000]
             self.client.pfs.finish_commit(commit=commit, error=reason)
@@ -348,13 +394,17 @@ class PachydermBackend(Backend):
             return f"commit {commit.id} may still be open: `pachctl drop commit {commit.id}`"
 
     def list_files(self, repo: str, ref: str, path: str = "/") -> list[FileEntry]:
+        """ListFile of a missing path answers an empty stream, not NOT_FOUND (pachd 2.12
+        server_file.go:315-351), so an empty answer for a path below the root is checked with
+        InspectFile, which does say NOT_FOUND (server_file.go:292)."""
         file = self._file(repo, ref, path)
-        infos = self._stream(
-            f"list {repo}@{ref}:{path}",
-            lambda: self.client.pfs.list_file(file=file),
-            f"check the path with `capstone ls {repo}@{ref}`",
-        )
-        return [_file_entry(info) for info in infos]
+        what, hint = f"list {repo}@{ref}:{path}", f"check the path with `capstone ls {repo}@{ref}`"
+        infos = self._stream(what, lambda: self.client.pfs.list_file(file=file), hint)
+        entries = [_file_entry(info) for info in infos]
+        if not entries and file.path != "/":
+            with _rpc(what, hint):
+                self.client.pfs.inspect_file(file=file)
+        return entries
 
     def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
         file = self._file(repo, ref, path)
@@ -465,17 +515,20 @@ class PachydermBackend(Backend):
             f"{'stop' if stopped else 'start'} pipeline {name}",
             "list pipelines with `capstone pipeline list`",
         ):
-            if stopped:
-                self.client.pps.stop_pipeline(pipeline=self._pipeline(name))
+            if stopped:  # without must_exist pachd ignores a missing pipeline (api_server.go:3352)
+                self.client.pps.stop_pipeline(pipeline=self._pipeline(name), must_exist=True)
             else:
                 self.client.pps.start_pipeline(pipeline=self._pipeline(name))
 
     # -- jobs ----------------------------------------------------------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+        # history=-1: jobs of every version, as the embedded backend lists them; pachd's
+        # default (0) hides jobs of earlier versions (ppsutil/util.go:496-503).
+        kwargs: dict[str, Any] = {"history": -1}
         if pipeline:
-            kwargs: dict[str, Any] = {"pipeline": self._pipeline(pipeline)}
+            kwargs["pipeline"] = self._pipeline(pipeline)
         else:
-            kwargs = {"projects": [pfs.Project(name=self.project)]}
+            kwargs["projects"] = [pfs.Project(name=self.project)]
         infos = self._stream(
             f"list jobs{' of ' + pipeline if pipeline else ''}",
             lambda: self.client.pps.list_job(**kwargs),
@@ -559,12 +612,25 @@ class PachydermBackend(Backend):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]:
+        """Log lines of a pipeline, job or datum; without a pipeline, every pipeline's in turn.
+
+        GetLogs with neither pipeline nor job returns pachd's own server logs (pachd 2.12
+        pps/server/api_server.go:1445-1453), not the pipelines', so that is never sent; and
+        following every pipeline at once would need one stream per pipeline, so `follow`
+        needs the pipeline.
+        """
         if (job_id or master) and not pipeline:
             raise UsageError(
                 "job and master logs need the pipeline", hint="add -p PIPELINE (pachctl's -j p@id)"
             )
         if datum_id and not job_id:
             raise UsageError("datum logs need the job", hint="add -j JOB_ID")
+        if not pipeline:
+            if follow:
+                raise UsageError(
+                    "following logs on a cluster needs the pipeline", hint="add -p PIPELINE"
+                )
+            return (line for info in self.list_pipelines() for line in self.logs(info.name))
         kwargs: dict[str, Any] = {"master": master, "follow": follow}
         if pipeline:
             kwargs["pipeline"] = self._pipeline(pipeline)
