@@ -160,13 +160,14 @@ def test_pachd_address_is_dialled_without_the_contexts_certificates(
     isolated_config.write_text(
         json.dumps({"v2": {"active_context": "tls", "contexts": {"tls": context}}})
     )
-    assert resolve_target().root_certs is not None  # the context's own address keeps them
     monkeypatch.setenv("PACHD_ADDRESS", f"grpc://{pachd.address}")
-    assert resolve_target().root_certs is None
-    client, _ = connect()
+    client, _ = connect()  # a TLS handshake with this plaintext port would fail
     client._channel.close()
     assert pachd.methods() == ["GetVersion", "WhoAmI"]
     assert pachd.metadata[0]["authn-token"] == "tok"
+    assert resolve_target().root_certs is None
+    monkeypatch.delenv("PACHD_ADDRESS")
+    assert resolve_target().root_certs is not None  # the context's own address keeps them
 
 
 # -- 6. logs without a pipeline -----------------------------------------------------------
