@@ -31,6 +31,8 @@ from capstone_cli.errors import (
 from capstone_cli.results import Upload
 from tests.clirunner import RunCli
 
+REPO_R = pfs.Repo(name="r", type="user", project=pfs.Project(name="default"))
+
 
 def on(pachd: FakePachd, *args: str) -> list[str]:
     return ["--backend", "pachyderm", "--pachd-address", pachd.address, *args]
@@ -200,9 +202,10 @@ def test_listing_a_missing_path_is_not_found(backend: PachydermBackend, pachd: F
     assert [e.path for e in backend.list_files("r", "master", "/dir/a")] == ["/dir/a"]
 
 
-def test_ls_of_a_missing_path_exits_4(run_cli: RunCli, pachd: FakePachd) -> None:
+def test_ls_of_a_missing_path_exits_4(run_cli: RunCli, pachd: FakePachd, tmp_path: Path) -> None:
     """`capstone ls` as a user sees it (server_file.go:315-351)."""
-    run_cli(*on(pachd, "put", "r@master", str(Path(__file__))), code=0)
+    (tmp_path / "a.txt").write_text("a")
+    run_cli(*on(pachd, "put", "r@master", str(tmp_path / "a.txt")), code=0)
     result = run_cli(*on(pachd, "ls", "r@master:/nope"), code=4)
     assert "not found" in result.stderr
     assert run_cli(*on(pachd, "ls", "r@master:/"), code=0).stdout.strip()
@@ -215,9 +218,7 @@ def test_upload_over_an_open_head_is_a_conflict(
     """A new commit needs its parent FINISHING or FINISHED (server_commit.go:241-258, called
     with needsFinishedParent from createCommitOnBranch, :210)."""
     backend.create_repo("r")
-    other = backend.client.pfs.start_commit(
-        branch=pfs.Branch(repo=backend._repo("r"), name="master")
-    )
+    other = backend.client.pfs.start_commit(branch=pfs.Branch(repo=REPO_R, name="master"))
     with pytest.raises(ConflictError, match="has not been finished") as caught:
         backend.put_files("r", "master", [Upload(path="/a", data=b"1")])
     assert "pachctl drop commit r@master" in (caught.value.hint or "")
@@ -228,7 +229,7 @@ def test_inspect_commit_needs_an_id_or_a_branch(backend: PachydermBackend) -> No
     """pickCommitTx refuses a commit with neither (server_commit.go:481-483), as UNKNOWN."""
     backend.create_repo("r")
     with pytest.raises(grpc.RpcError) as caught:
-        backend.client.pfs.inspect_commit(commit=pfs.Commit(repo=backend._repo("r")))
+        backend.client.pfs.inspect_commit(commit=pfs.Commit(repo=REPO_R))
     assert rpc_status(caught.value) == (
         "UNKNOWN",
         "pick commit tx: cannot pick commit with no ID or branch",
