@@ -23,7 +23,8 @@ from capstone_cli.engine.run import jobs as J  # noqa: E402
 from capstone_cli.engine.run import pipelines as P  # noqa: E402
 from capstone_cli.engine.run import runner as R  # noqa: E402
 from capstone_cli.engine.run.propagation import on_input_commit  # noqa: E402
-from capstone_cli.engine.store.store import NewFile, Store  # noqa: E402
+from capstone_cli.engine.store.records import NewFile  # noqa: E402
+from capstone_cli.engine.store.store import Store  # noqa: E402
 from capstone_cli.specs.parse import parse_spec  # noqa: E402
 
 NOOP_STAGE = """

@@ -15,7 +15,8 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run import jobs, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
-from capstone_cli.engine.store.store import Commit, NewFile, Store, open_store
+from capstone_cli.engine.store.records import Commit, NewFile
+from capstone_cli.engine.store.store import Store, open_store
 from capstone_cli.errors import ConflictError
 from capstone_cli.results import (
     ApplyResult,

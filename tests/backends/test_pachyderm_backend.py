@@ -20,9 +20,10 @@ import pytest
 from fake_pachd import FakePachd, job
 from pachyderm_sdk.api import pfs, pps
 
-from capstone_cli.backends import pachyderm as pachyderm_module
-from capstone_cli.backends.pachyderm import PachydermBackend, canonical_spec
+from capstone_cli.backends import pachyderm_files as pachyderm_module
+from capstone_cli.backends.pachyderm import PachydermBackend
 from capstone_cli.backends.pachyderm_connect import connect, resolve_target
+from capstone_cli.backends.pachyderm_convert import canonical_spec
 from capstone_cli.errors import (
     ConflictError,
     InputError,

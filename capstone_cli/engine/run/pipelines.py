@@ -30,7 +30,8 @@ from capstone_cli.engine.names import check_pipeline_name
 from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
 from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run import propagation
-from capstone_cli.engine.store.store import Store, new_id, now
+from capstone_cli.engine.store.records import new_id, now
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import ConflictError, NotFoundError, SpecError
 from capstone_cli.results import ApplyResult, PipelineInfo
 

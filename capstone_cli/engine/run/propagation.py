@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from capstone_cli.engine.inputs import PfsInput, leaf_inputs
 from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run import pipelines as pipelinesmod
-from capstone_cli.engine.store.store import Commit, Store
+from capstone_cli.engine.store.records import Commit
+from capstone_cli.engine.store.store import Store
 
 
 def _input_branches(rec: pipelinesmod.PipelineRecord) -> list[tuple[str, str]]:
