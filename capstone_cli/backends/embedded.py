@@ -12,7 +12,7 @@ from typing import Any
 
 from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.engine.run import jobs, pipelines, runner
+from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
 from capstone_cli.engine.store.records import Commit, NewFile
@@ -86,15 +86,15 @@ class EmbeddedBackend(Backend):
         pipeline instead), a repo that pipelines read only with `force` (they lose their input).
         """
         self.store.get_repo(name)  # NotFoundError first
-        if pipelines.find_pipeline(self.store, name) is not None:
+        if pipeline_records.find_pipeline(self.store, name) is not None:
             raise ConflictError(
                 f"cannot delete repo {name!r}: it is the output repo of pipeline {name!r}",
                 hint=f"delete the pipeline instead: `capstone pipeline delete {name}`",
             )
         readers = [
             p.name
-            for p in pipelines.list_pipelines(self.store)
-            if name in pipelines.input_repos(p.spec)
+            for p in pipeline_records.list_pipelines(self.store)
+            if name in pipeline_records.input_repos(p.spec)
         ]
         if readers and not force:
             raise ConflictError(
@@ -156,11 +156,12 @@ class EmbeddedBackend(Backend):
 
     def list_pipelines(self) -> list[PipelineInfo]:
         return [
-            pipelines.pipeline_info(self.store, r) for r in pipelines.list_pipelines(self.store)
+            pipelines.pipeline_info(self.store, r)
+            for r in pipeline_records.list_pipelines(self.store)
         ]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
-        return pipelines.pipeline_info(self.store, pipelines.get_pipeline(self.store, name))
+        return pipelines.pipeline_info(self.store, pipeline_records.get_pipeline(self.store, name))
 
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
         pipelines.delete_pipeline(self.store, name, keep_repo=keep_repo)
