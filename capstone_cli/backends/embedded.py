@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.engine.datums.explain import DatumReport, explain_datums
+from capstone_cli.engine.inputs import Input
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
+from capstone_cli.engine.store import fsck as fsckmod
 from capstone_cli.engine.store.records import Commit, NewFile
 from capstone_cli.engine.store.store import Store, open_store
 from capstone_cli.errors import ConflictError
@@ -51,6 +54,7 @@ class EmbeddedBackend(Backend):
     """Runs everything in-process against the store in CAPSTONE_HOME."""
 
     name = "embedded"
+    local_paths = True
 
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -183,8 +187,13 @@ class EmbeddedBackend(Backend):
         return [j.info() for j in done]
 
     def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
-        """Embedded only (`capstone run`): process every pending job in DAG order."""
         return [j.info() for j in runner.run_pending(self.store, on_progress=on_progress)]
+
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        return explain_datums(node, self.store, pipeline=pipeline)
+
+    def fsck(self, *, fix: bool = False) -> fsckmod.FsckReport:
+        return fsckmod.fsck(self.store, fix=fix)
 
     def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
         return jobs.datum_infos(self.store, jobs.get_job(self.store, pipeline, job_id).seq)

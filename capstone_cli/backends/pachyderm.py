@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pachyderm_sdk.api import pfs, pps
 
@@ -39,6 +39,12 @@ from capstone_cli.backends.pachyderm_convert import (
 from capstone_cli.backends.pachyderm_files import PachydermFiles
 from capstone_cli.errors import NotFoundError, PachydermError, UsageError
 from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, PipelineInfo
+
+if TYPE_CHECKING:  # type names only: a cluster backend never runs the engine
+    from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.inputs import Input
+    from capstone_cli.engine.store.fsck import FsckReport
+
 
 POLL_DEADLINE_S = 10.0  # one InspectJobSet poll
 UNREACHABLE_GRACE_S = 30.0  # how long wait_commit_set tolerates a pachd that stopped answering
@@ -274,3 +280,19 @@ class PachydermBackend(PachydermFiles, Backend):
             "list pipelines and jobs with `capstone status`",
         )
         return (log_line(message, pipeline or "") for message in messages)
+
+    # -- what only the embedded engine's store can do ---------------------------------------
+    def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
+        raise UsageError(
+            "`capstone run` drives the embedded engine",
+            hint="on a cluster jobs run by themselves: see `capstone status`",
+        )
+
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        raise UsageError(
+            "`capstone datums` reads the embedded store",
+            hint="on a cluster use `pachctl list datum -f SPEC`",
+        )
+
+    def fsck(self, *, fix: bool = False) -> FsckReport:
+        raise UsageError("fsck checks the embedded store", hint="on a cluster use `pachctl fsck`")
