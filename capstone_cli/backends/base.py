@@ -24,8 +24,8 @@ from capstone_cli.results import (
 
 if TYPE_CHECKING:  # the engine is imported only where a backend runs it
     from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.fsck import FsckReport
     from capstone_cli.engine.inputs import Input
-    from capstone_cli.engine.store.fsck import FsckReport
 
 
 ProgressFn = Callable[[list[JobInfo]], None]

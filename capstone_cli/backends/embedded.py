@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.engine import fsck as fsckmod
 from capstone_cli.engine.datums.explain import DatumReport, explain_datums
 from capstone_cli.engine.inputs import Input
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
-from capstone_cli.engine.store import fsck as fsckmod
 from capstone_cli.engine.store.records import Commit, NewFile
 from capstone_cli.engine.store.store import Store, open_store
 from capstone_cli.errors import ConflictError

@@ -42,8 +42,8 @@ from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, Pipel
 
 if TYPE_CHECKING:  # type names only: a cluster backend never runs the engine
     from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.fsck import FsckReport
     from capstone_cli.engine.inputs import Input
-    from capstone_cli.engine.store.fsck import FsckReport
 
 
 POLL_DEADLINE_S = 10.0  # one InspectJobSet poll

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from capstone_cli.backends.base import Backend
 
 if TYPE_CHECKING:  # the engine is imported only where a backend runs it
-    from capstone_cli.engine.store.fsck import FsckReport
+    from capstone_cli.engine.fsck import FsckReport
 
 
 def fsck(backend: Backend, *, fix: bool = False) -> FsckReport:

@@ -76,7 +76,7 @@ def test_only_files_of_writers_that_are_gone_are_removed(capstone_home: Path) ->
             }
             for name in names.values():
                 (tmp / name).write_bytes(b"partial")
-            from capstone_cli.engine.store.fsck import fsck
+            from capstone_cli.engine.fsck import fsck
 
             # before: the dead and reused writers' files and the unknown one are leftovers
             assert fsck(store).leftovers == ["3 temporary upload file(s)"]
