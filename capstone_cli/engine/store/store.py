@@ -1,4 +1,7 @@
-"""The versioned file store: repos, branches, commits, commit sets and files.
+"""The versioned file store: `Store` writes and reads commits' file trees.
+
+Repos, branches and commits themselves are `commits.CommitStore`, which `Store` extends; the
+records are in `records.py`.
 
 Every commit holds its full file tree as rows of `files` (path -> blob), copied from its parent
 with one `INSERT ... SELECT`, so reads never walk a commit chain. A commit is written in ONE
