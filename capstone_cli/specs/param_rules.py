@@ -25,6 +25,18 @@ from capstone_cli.protocol import stage_params
 _WORKER_PACKAGE = "workers."
 
 
+def _is_integer(_checker: object, value: object) -> bool:
+    """An int, never a float: `epochs: 1.0` would reach a worker that counts with it
+    (JSON Schema itself accepts 1.0 as an integer; `stage_params.resolve` does not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 def schema_name(worker: str) -> str | None:
     """The stage-params schema a worker module reads (`workers.model` -> `model`), if any."""
     name = worker.removeprefix(_WORKER_PACKAGE)
@@ -46,7 +58,7 @@ def check_params(
     if name is None:
         return
     schema = stage_params.schema(name)
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(params))
+    errors = list(_Validator(schema).iter_errors(params))
     if not errors:
         return
     error = min(errors, key=lambda e: [str(p) for p in e.absolute_path])
