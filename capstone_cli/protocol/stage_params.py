@@ -127,7 +127,7 @@ def _resolve(node: Schema, params: Any, where: str) -> dict[str, Any]:
         if prop.get("type") == "object":
             out[name] = _resolve(prop, value, field)
             continue
-        problem = check_value(prop, value)
+        problem = _check_value(prop, value)
         if problem:
             raise ValueError(f"{field}: {problem}")
         out[name] = value
@@ -143,7 +143,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def check_value(prop: Schema, value: Any) -> str:
+def _check_value(prop: Schema, value: Any) -> str:
     """Why `value` does not fit the scalar schema `prop` ("" when it does)."""
     kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
     fits = any(
