@@ -69,7 +69,9 @@ def apply(
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Project directory.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Project directory.")] = Path(
+        "."
+    ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the tutorial's stage definitions to DIR/specs/, to customise them.
