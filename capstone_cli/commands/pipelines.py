@@ -17,13 +17,38 @@ app = typer.Typer(
     help="Create, update, list, inspect, delete, start and stop pipelines.", no_args_is_help=True
 )
 
-SpecFile = Annotated[Path, typer.Option("--file", "-f", help="Pipeline spec (JSON or YAML).")]
+SpecFile = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Pipeline spec file (JSON or YAML; several specs allowed)."),
+]
+JsonnetFile = Annotated[
+    Path | None,
+    typer.Option("--jsonnet", help="A jsonnet template returning one spec or a list of specs."),
+]
+TemplateArgs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        metavar="NAME=VALUE",
+        help="A top-level argument (a string) for the --jsonnet template; repeatable.",
+    ),
+]
 NoRun = Annotated[bool, typer.Option("--no-run", help="Do not run the triggered jobs.")]
 
 
-def _apply(path: Path, *, update: bool, reprocess: bool, no_run: bool) -> None:
+def _apply(
+    file: Path | None,
+    jsonnet: Path | None,
+    args: list[str] | None,
+    *,
+    update: bool,
+    reprocess: bool,
+    no_run: bool,
+) -> None:
     backend = context.backend()
-    results = create_from_file(backend, path, update=update, reprocess=reprocess)
+    results = create_from_file(
+        backend, file, update=update, reprocess=reprocess, jsonnet=jsonnet, args=args or ()
+    )
     for r in results:
         ui.success(f"pipeline {r.pipeline}: {r.action}")
     if not no_run:
@@ -31,19 +56,26 @@ def _apply(path: Path, *, update: bool, reprocess: bool, no_run: bool) -> None:
 
 
 @app.command("create")
-def create(file: SpecFile, no_run: NoRun = False) -> None:
-    """Create pipelines from a spec file (`pachctl create pipeline -f`); runs their first job."""
-    _apply(file, update=False, reprocess=False, no_run=no_run)
+def create(
+    file: SpecFile = None,
+    jsonnet: JsonnetFile = None,
+    arg: TemplateArgs = None,
+    no_run: NoRun = False,
+) -> None:
+    """Create pipelines from a spec file or a jsonnet template (`pachctl create pipeline`)."""
+    _apply(file, jsonnet, arg, update=False, reprocess=False, no_run=no_run)
 
 
 @app.command("update")
 def update(
-    file: SpecFile,
+    file: SpecFile = None,
+    jsonnet: JsonnetFile = None,
+    arg: TemplateArgs = None,
     reprocess: Annotated[bool, typer.Option("--reprocess", help="Re-run every datum.")] = False,
     no_run: NoRun = False,
 ) -> None:
     """Update pipelines; without --reprocess, datums already processed are not re-run."""
-    _apply(file, update=True, reprocess=reprocess, no_run=no_run)
+    _apply(file, jsonnet, arg, update=True, reprocess=reprocess, no_run=no_run)
 
 
 @app.command("list")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import posixpath
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from capstone_cli.engine.inputs import (
 from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
 from capstone_cli.errors import SpecError
 from capstone_cli.specs.input_rules import cron_problem
+from capstone_cli.specs.jsonnet_reader import load_template_documents
 from capstone_cli.specs.rules import parse_duration, validate_document
 from capstone_cli.specs.yaml_reader import (
     canonicalize,
@@ -203,9 +204,17 @@ def spec_warnings(spec: PipelineSpec) -> list[str]:
     return []
 
 
-def load_specs(path: Path) -> list[PipelineSpec]:
-    """Every spec of a JSON/YAML file, validated and typed, in file order."""
-    return [parse_spec(doc, where) for doc, where in load_spec_documents(path)]
+def load_specs(path: Path, template_args: Mapping[str, str] | None = None) -> list[PipelineSpec]:
+    """Every spec of a JSON/YAML file, validated and typed, in file order.
+
+    With `template_args` (even empty) `path` is a jsonnet template rendered with those
+    top-level arguments, as `pachctl create pipeline --jsonnet FILE --arg K=V` does.
+    """
+    if template_args is None:
+        docs = load_spec_documents(path)
+    else:
+        docs = load_template_documents(path, template_args)
+    return [parse_spec(doc, where) for doc, where in docs]
 
 
 def effective_spec_json(spec: PipelineSpec) -> dict[str, Any]:

@@ -59,10 +59,25 @@ class _SpecLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# yaml.v3 resolves plain scalars by YAML 1.2's core schema: `yes`/`on` stay strings (so pachctl
+# then refuses `lazy: yes`), and `1e3` is a number. PyYAML's 1.1 resolvers for those two types
+# are replaced; timestamps are dropped (see _SpecLoader).
+_REPLACED_TAGS = {_TIMESTAMP_TAG, "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float"}
 _SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag != _TIMESTAMP_TAG]
+    first: [(tag, regex) for tag, regex in resolvers if tag not in _REPLACED_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
 
 
 def _json_key(key: Any) -> str:
@@ -93,29 +108,49 @@ def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _load_json(text: str, label: str) -> list[Any]:
-    """One or more concatenated JSON values (pachctl's streaming JSON decoder allows that)."""
+_DOC_MARKER = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def _chunks(text: str) -> list[str]:
+    """The documents of a YAML stream, each padded with newlines so line numbers stay absolute.
+
+    A `---` at the start of a line opens a document (its rest of line belongs to it), as in
+    YAML; a JSON string cannot span lines, so the split never cuts a JSON document.
+    """
+    starts = [0, *(m.end() for m in _DOC_MARKER.finditer(text))]
+    ends = [m.start() for m in _DOC_MARKER.finditer(text)] + [len(text)]
+    return ["\n" * text.count("\n", 0, a) + text[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _json_error(exc: json.JSONDecodeError, label: str) -> SpecError:
+    return SpecError(
+        f"{label}:{exc.lineno}: JSON syntax error: {exc.msg} (column {exc.colno})",
+        hint="fix the JSON at that line (a missing comma or quote is the usual cause)",
+    )
+
+
+def _load_json_chunk(chunk: str, label: str) -> list[Any] | json.JSONDecodeError:
+    """One JSON document, or the JSON error when it is not JSON (it may still be YAML)."""
     decoder = json.JSONDecoder(object_pairs_hook=_reject_duplicate_json_keys)
-    values: list[Any] = []
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return values
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"{label}:{exc.lineno}: JSON syntax error: {exc.msg} (column {exc.colno})",
-                hint="fix the JSON at that line (a missing comma or quote is the usual cause)",
-            ) from None
-        except ValueError as exc:  # duplicate key from the hook
-            line = text.count("\n", 0, pos) + 1
-            raise SpecError(
-                f"{label}:{line}: {exc}", hint="remove one of the two entries"
-            ) from None
-        values.append(value)
+    pos = len(chunk) - len(chunk.lstrip())
+    try:
+        value, end = decoder.raw_decode(chunk, pos)
+    except json.JSONDecodeError as exc:
+        return exc
+    except ValueError as exc:  # duplicate key from the hook
+        line = chunk.count("\n", 0, pos) + 1
+        raise SpecError(f"{label}:{line}: {exc}", hint="remove one of the two entries") from None
+    rest = chunk[end:].lstrip()
+    if not rest:
+        return [value]
+    if rest[:1] in ("{", "["):
+        line = chunk.count("\n", 0, len(chunk) - len(rest)) + 1
+        raise SpecError(
+            f"{label}:{line}: a second JSON value follows the first without a `---` line;"
+            " pachctl reads a spec file as YAML documents and refuses this",
+            hint="put a line `---` between the specs, or wrap them in a list [...]",
+        )
+    return json.JSONDecodeError("extra data", chunk, len(chunk) - len(rest))  # a YAML comment?
 
 
 def _load_yaml(text: str, label: str) -> list[Any]:
@@ -135,15 +170,34 @@ def _load_yaml(text: str, label: str) -> list[Any]:
         raise SpecError(f"{label}: YAML error: {exc}", hint="fix the YAML syntax") from None
 
 
-def _looks_like_json(path: Path, text: str) -> bool:
-    return path.suffix.lower() == ".json" or text.lstrip()[:1] in ("{", "[")
+def _load_stream(text: str, label: str, *, as_json: bool) -> list[Any]:
+    """Every document of a file, as pachctl's yaml.v3 decoder sees them.
+
+    pachctl reads JSON and YAML alike as a YAML stream: documents separated by `---`, each a
+    spec or a list of specs. A document that is JSON is read by the JSON parser (JSON is YAML,
+    and its errors read better); two JSON values in one document are refused, as pachctl does.
+    In a `.json` file a document that is not strict JSON is a JSON error (the user meant JSON;
+    pachctl would try it as YAML and fail later, or read `"b": }` as null).
+    """
+    values: list[Any] = []
+    for chunk in _chunks(text):
+        if not chunk.strip():
+            continue
+        loaded = _load_json_chunk(chunk, label) if chunk.lstrip()[:1] in ("{", "[") else None
+        if isinstance(loaded, list):
+            values.extend(loaded)
+        elif as_json and loaded is not None:
+            raise _json_error(loaded, label)
+        else:
+            values.extend(_load_yaml(chunk, label))
+    return values
 
 
 def parse_spec_text(
     text: str, label: str, *, as_json: bool = False
 ) -> list[tuple[dict[str, Any], str]]:
     """Split already-read text into spec documents with their location labels."""
-    values = _load_json(text, label) if as_json else _load_yaml(text, label)
+    values = _load_stream(text, label, as_json=as_json)
     docs: list[Any] = []
     for value in values:
         if value is None:
@@ -191,7 +245,7 @@ def load_spec_documents(path: Path) -> list[tuple[dict[str, Any], str]]:
         raise SpecError(
             f"{label}: not UTF-8 text", hint="save the spec as UTF-8 JSON or YAML"
         ) from None
-    return parse_spec_text(text, label, as_json=_looks_like_json(Path(path), text))
+    return parse_spec_text(text, label, as_json=Path(path).suffix.lower() == ".json")
 
 
 # --- canonical (camelCase) form, walked together with the official JSON Schema ---------------

@@ -115,3 +115,34 @@ def test_unsupported_fields_are_refused(run_cli: RunCli, tmp_path: Path) -> None
         res = run_cli("pipeline", "create", "-f", str(spec), code=3)
         assert word in res.stderr and "not supported by the embedded engine" in res.stderr
     assert run_cli("pipeline", "list", "--json").json() == []
+
+
+COPY_TEMPLATE = """
+function(name, src)
+{
+  pipeline: { name: name },
+  transform: { cmd: ["sh", "-c", "cp -r /pfs/" + src + "/. /pfs/out/"] },
+  input: { pfs: { repo: src, glob: "/*" } },
+}
+"""
+
+
+def test_jsonnet_create_and_update(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_text("x")
+    run_cli("put", "in@master", str(tmp_path / "f.txt"))
+    template = tmp_path / "copy.jsonnet"
+    template.write_text(COPY_TEMPLATE)
+    args = ("--jsonnet", str(template), "--arg", "name=viajsonnet", "--arg", "src=in")
+    run_cli("pipeline", "create", *args)
+    assert [e["path"] for e in run_cli("ls", "viajsonnet@master", "--json").json()] == ["/f.txt"]
+    run_cli("pipeline", "update", *args, "--reprocess")
+    res = run_cli("pipeline", "create", "--jsonnet", str(template), "--arg", "name=x", code=3)
+    assert res.stderr.startswith(f"error: {template}") and "src" in res.stderr
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC)
+    both = run_cli("pipeline", "create", "-f", str(spec), "--jsonnet", str(template), code=2)
+    assert "exactly one" in both.stderr
+    assert (
+        "--arg needs --jsonnet"
+        in run_cli("pipeline", "create", "-f", str(spec), "--arg", "a=b", code=2).stderr
+    )

@@ -356,9 +356,9 @@ def test_list_of_specs_and_error_location(tmp_path: Path) -> None:
         load_specs(path)
 
 
-def test_concatenated_json_objects_and_timestamps(tmp_path: Path) -> None:
+def test_json_documents_and_timestamps(tmp_path: Path) -> None:
     cron = base(input={"cron": {"name": "t", "spec": "@hourly", "start": "2024-01-01T00:00:00Z"}})
-    path = write(tmp_path, "c.json", json.dumps(base()) + "\n" + json.dumps(cron))
+    path = write(tmp_path, "c.json", json.dumps(base()) + "\n---\n" + json.dumps(cron))
     assert [where for _, where in load_spec_documents(path)] == [f"{path}[0]", f"{path}[1]"]
     ypath = write(
         tmp_path,
