@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the engine is imported only where a backend runs it
     from capstone_cli.engine.datums.explain import DatumReport
     from capstone_cli.engine.fsck import FsckReport
     from capstone_cli.engine.inputs import Input
+    from capstone_cli.engine.pipeline_spec import PipelineSpec
 
 
 ProgressFn = Callable[[list[JobInfo]], None]
@@ -97,6 +98,12 @@ class Backend(ABC):
         """Commits newest first; all branches when `branch` is None; `limit` 0 means all."""
 
     # -- pipelines -----------------------------------------------------------------------
+    def check_runnable(self, spec: PipelineSpec) -> None:  # noqa: B027 (optional hook)
+        """Refuse a spec this backend cannot run, before anything is written.
+
+        A cluster runs whatever pachd accepts; the embedded engine refuses what it lacks.
+        """
+
     @abstractmethod
     def apply_pipeline(
         self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False

@@ -15,11 +15,13 @@ from capstone_cli.engine import fsck as fsckmod
 from capstone_cli.engine.datums.explain import DatumReport, explain_datums
 from capstone_cli.engine.inputs import Input
 from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
 from capstone_cli.engine.store.records import Commit, NewFile
 from capstone_cli.engine.store.store import Store, open_store
+from capstone_cli.engine.unsupported import check_supported
 from capstone_cli.errors import ConflictError
 from capstone_cli.results import (
     ApplyResult,
@@ -152,6 +154,9 @@ class EmbeddedBackend(Backend):
         return [commit_info(c) for c in self.store.list_commits(repo, branch, limit)]
 
     # -- pipelines (engine: capstone_cli.engine.run.pipelines) -------------------------------
+    def check_runnable(self, spec: PipelineSpec) -> None:
+        check_supported(spec)
+
     def apply_pipeline(
         self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False
     ) -> ApplyResult:

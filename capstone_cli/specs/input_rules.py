@@ -131,8 +131,16 @@ def _check_name(where: str, path: Path, value: Any, what: str) -> None:
 
 
 def _set_kinds(node: dict[str, Any]) -> list[str]:
-    """Input types set on one node; an empty list counts as unset, like a nil Go slice."""
-    return [k for k in _INPUT_KINDS if node.get(k) not in (None, [], {})]
+    """Input types set on one node, as pachd sees them after protojson.
+
+    `pfs` and `cron` are messages: present is set, even `{}` (a non-nil pointer). The combined
+    kinds are lists: an empty list counts as unset, like a nil Go slice.
+    """
+    return [
+        k
+        for k in _INPUT_KINDS
+        if (node.get(k) is not None if k in ("pfs", "cron") else node.get(k) not in (None, []))
+    ]
 
 
 def _contains_s3(node: Any) -> bool:

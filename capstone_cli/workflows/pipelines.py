@@ -48,6 +48,8 @@ def create_from_file(
     source = f"--jsonnet {path}" if template_args is not None else f"-f {path}"
     existing = {p.name for p in backend.list_pipelines()}
     check_dag(specs, existing_pipelines=existing)
+    for spec in specs:  # all refusals before the first pipeline is written
+        backend.check_runnable(spec)
     results = []
     for spec in topological_order(specs):
         if not update and spec.name in existing:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.clirunner import RunCli
 
 SPEC = """
@@ -102,19 +104,41 @@ def test_dag_outputs(run_cli: RunCli, tmp_path: Path) -> None:
     assert "copy" in run_cli("pipeline", "list").stdout
 
 
-def test_unsupported_fields_are_refused(run_cli: RunCli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("jobTimeout: 60s", "job_timeout"),
+        ("s3Out: true", "s3_out"),
+        ("egress: {URL: 's3://b/x'}", "egress"),
+        ("egress: {}", "egress"),
+        ("service: {}", "service"),
+        ("spout: {service: {}}", "spout"),
+    ],
+)
+def test_unsupported_fields_are_refused(
+    run_cli: RunCli, tmp_path: Path, extra: str, field: str
+) -> None:
     (tmp_path / "x").write_text("x")
     run_cli("put", "in@master", str(tmp_path / "x"))
-    for extra, word in [
-        ("jobTimeout: 60s", "jobTimeout"),
-        ("s3Out: true", "s3Out"),
-        ("egress: {URL: 's3://b/x'}", "egress"),
-    ]:
-        spec = tmp_path / "u.yaml"
-        spec.write_text(SPEC + extra + "\n")
-        res = run_cli("pipeline", "create", "-f", str(spec), code=3)
-        assert word in res.stderr and "not supported by the embedded engine" in res.stderr
-    assert run_cli("pipeline", "list", "--json").json() == []
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(SPEC.replace("name: copy", "name: first"))
+    spec = tmp_path / "u.yaml"
+    spec.write_text(ok.read_text() + "---\n" + SPEC + extra + "\n")
+    res = run_cli("pipeline", "create", "-f", str(spec), code=3)
+    assert f"pipeline copy: {field}: " in res.stderr
+    assert "not supported by the embedded engine" in res.stderr
+    assert run_cli("pipeline", "list", "--json").json() == []  # nothing half-written
+
+
+def test_cron_input_is_refused_as_cron(run_cli: RunCli, tmp_path: Path) -> None:
+    """Not `repo not found` for the missing pfs repo crossed with it, nor for the tick repo."""
+    spec = tmp_path / "cron.yaml"
+    spec.write_text(
+        "pipeline: {name: ticker}\ntransform: {cmd: [sh]}\ninput:\n  cross:\n"
+        "  - pfs: {repo: absent, glob: /}\n  - cron: {name: tick, spec: '@every 10s'}\n"
+    )
+    res = run_cli("pipeline", "create", "-f", str(spec), code=3)
+    assert "input.cross[1].cron: a cron input is not supported" in res.stderr
 
 
 COPY_TEMPLATE = """

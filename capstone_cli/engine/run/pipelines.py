@@ -34,6 +34,7 @@ from capstone_cli.engine.run.pipeline_records import (
 )
 from capstone_cli.engine.store.records import new_id, now
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.unsupported import check_supported
 from capstone_cli.errors import ConflictError, SpecError
 from capstone_cli.results import ApplyResult, PipelineInfo
 
@@ -53,26 +54,12 @@ def _check_inputs(store: Store, spec: PipelineSpec) -> None:
 
     Refusing is better than running a pipeline that silently behaves unlike Pachyderm.
     """
-    unsupported = [
-        key for key in ("egress", "spout", "service", "jobTimeout") if spec.effective.get(key)
-    ]
-    if spec.s3_out:
-        unsupported.append("s3Out")
-    if unsupported:
-        raise SpecError(
-            f"pipeline {spec.name}: {', '.join(unsupported)} not supported by the embedded "
-            "engine yet",
-            hint="remove the field to run locally, or run on a Pachyderm cluster",
-        )
+    check_supported(spec)  # before any repo lookup: a cron input is refused as cron
     if spec.input is None:
         return
     for leaf in leaf_inputs(spec.input):
-        if isinstance(leaf, CronInput) or leaf.s3:
-            raise SpecError(
-                f"pipeline {spec.name}: {'cron' if isinstance(leaf, CronInput) else 's3'} "
-                "inputs are not supported by the embedded engine yet",
-                hint="use a pfs input and put files on a schedule, or run on a Pachyderm cluster",
-            )
+        if isinstance(leaf, CronInput):
+            continue  # refused above; kept for the type checker
         if leaf.repo == spec.name:
             raise SpecError(
                 f"pipeline {spec.name} cannot take its own output repo as input",
