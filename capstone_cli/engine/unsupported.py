@@ -4,7 +4,8 @@ In Pachyderm a message field is set when its key is present at all: `"spout": {}
 pipeline and `"cron": {}` a cron input (protojson leaves a nil pointer only for an absent key
 or `null`). So the embedded engine refuses `spout`, `service`, `egress`, cron inputs and
 `job_timeout` when the key is there, even with an empty object, instead of running such a
-pipeline as something else (a 0-datum job). `s3_out` and `pfs.s3` are proto booleans: `false`
+pipeline as something else (a 0-datum job); `transform.secrets` too (no Kubernetes secrets
+here), when the list is not empty. `s3_out` and `pfs.s3` are proto booleans: `false`
 is the same as absent in Pachyderm, so only `true` is refused. Every refusal names the field.
 """
 
@@ -24,7 +25,7 @@ _TOP_LEVEL: dict[str, tuple[str, str, str]] = {
     "service": ("service", "a service pipeline is", f"remove `service`, {_ELSEWHERE}"),
     "egress": (
         "egress",
-        "egress (copying the output out) is",
+        "egress is",
         f"copy the output with `capstone get`, {_ELSEWHERE}",
     ),
     "jobTimeout": ("job_timeout", "a job timeout is", f"remove it to run locally, {_ELSEWHERE}"),
@@ -51,10 +52,11 @@ def refusals(spec: PipelineSpec) -> list[tuple[str, str, str]]:
     """Every field of `spec` the embedded engine cannot run: (field, what, hint), spec order."""
     doc = spec.effective
     found = [entry for key, entry in _TOP_LEVEL.items() if doc.get(key, None) is not None]
+    if (doc.get("transform") or {}).get("secrets"):  # an empty list is a nil slice in Go
+        hint = f"set the values with `transform.env` instead, {_ELSEWHERE}"
+        found.append(("transform.secrets", "a Kubernetes secret is", hint))
     if doc.get("s3Out") is True:
-        found.append(
-            ("s3_out", "an S3 output (the S3 gateway) is", f"remove `s3_out`, {_ELSEWHERE}")
-        )
+        found.append(("s3_out", "an S3 output is", f"remove `s3_out`, {_ELSEWHERE}"))
     found.extend(_input_refusals(doc.get("input"), "input"))
     return found
 

@@ -36,6 +36,11 @@ def doc(**extra: Any) -> dict[str, Any]:
         (doc(egress={"URL": "s3://bucket/dir"}), ["egress"], "egress"),
         (doc(job_timeout="60s"), ["job_timeout"], "a job timeout"),
         (doc(s3_out=True), ["s3_out"], "an S3 output"),
+        (
+            doc(transform={"cmd": ["sh"], "secrets": [{"name": "s", "mount_path": "/s"}]}),
+            ["transform.secrets"],
+            "a Kubernetes secret",
+        ),
         (doc(input=CRON), ["input.cron"], "a cron input"),
         (doc(input={"cross": [PFS, CRON]}), ["input.cross[1].cron"], "a cron input"),
         (
@@ -62,7 +67,10 @@ def test_refused_by_presence(spec: dict[str, Any], fields: list[str], words: str
     "spec",
     [
         doc(),
-        doc(s3_out=False),  # a proto bool: false is the same as absent in Pachyderm
+        doc(s3_out=False),
+        doc(
+            transform={"cmd": ["sh"], "secrets": []}
+        ),  # a proto bool: false is the same as absent in Pachyderm
         doc(input={"pfs": {"repo": "data", "glob": "/*", "s3": False}}),
         doc(egress=None, spout=None, service=None),  # null is absent, as in protojson
         doc(input={"cross": [], "pfs": PFS["pfs"]}),  # an empty list is a nil slice
