@@ -43,4 +43,5 @@ def datums_of(backend: Backend, target: str, specs_dir: Path) -> tuple[PipelineS
     if spec.input is None:
         raise SpecError(f"{spec.source}: the spec has no input", hint="add an input")
     check_dag([spec])  # a spec reading its own output: refused as `pipeline create` does
+    backend.check_runnable(spec)  # a cron input is refused as cron, not as a missing repo
     return spec, backend.explain_datums(spec.input, pipeline=spec.name)

@@ -62,3 +62,18 @@ def test_a_spec_reading_its_own_output_repo_is_refused_as_pipeline_create_does(
     assert f"{spec}: the pipelines form a cycle: loop -> loop" in listed.stderr
     assert "cannot read, directly or not, from its own output" in listed.stderr
     assert len(listed.stderr.strip().splitlines()) == 2  # error + hint, no traceback
+
+
+def test_a_cron_input_is_refused_as_cron_as_pipeline_create_does(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    spec = tmp_path / "cron.yaml"
+    spec.write_text(
+        "pipeline: {name: ticker}\ntransform: {cmd: [sh]}\n"
+        "input: {cron: {name: tick, spec: '@every 10s'}}\n"
+    )
+    created = run_cli("pipeline", "create", "-f", str(spec), code=3)
+    listed = run_cli("datums", str(spec), code=3)
+    assert listed.stderr == created.stderr
+    assert "input.cron: a cron input is not supported" in listed.stderr
+    assert "not found" not in listed.stderr
