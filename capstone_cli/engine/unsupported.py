@@ -37,7 +37,7 @@ def _input_refusals(node: Any, path: str) -> Iterator[tuple[str, str, str]]:
     """(field, what, hint) for each cron input and S3 input in an input tree, in tree order."""
     if not isinstance(node, dict):
         return
-    if "cron" in node and node["cron"] is not None:
+    if node.get("cron") is not None:
         hint = f"put files into a pfs input's repo on a schedule instead, {_ELSEWHERE}"
         yield f"{path}.cron", "a cron input is", hint
     pfs = node.get("pfs")
