@@ -87,6 +87,7 @@ def main_options(
 
 def _register() -> None:
     from capstone_cli.commands import (
+        dashboard,
         data,
         datums,
         fsck,
@@ -107,6 +108,7 @@ def _register() -> None:
     jobs.register(app)
     status.register(app)
     fsck.register(app)
+    dashboard.register(app)
 
 
 _register()

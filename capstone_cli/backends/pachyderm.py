@@ -37,6 +37,7 @@ from capstone_cli.results import (
     CommitInfo,
     DatumInfo,
     FileEntry,
+    FilePage,
     JobInfo,
     LogLine,
     PipelineInfo,
@@ -355,6 +356,26 @@ class PachydermBackend(Backend):
             f"check the path with `capstone ls {repo}@{ref}`",
         )
         return [_file_entry(info) for info in infos]
+
+    def list_files_page(
+        self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
+    ) -> FilePage:
+        """pachd pages ListFile itself: `number` entries after `pagination_marker`."""
+        file = self._file(repo, ref, path)
+        marker = self._file(repo, ref, after) if after else None
+        infos = self._stream(
+            f"list {repo}@{ref}:{path}",
+            lambda: self.client.pfs.list_file(
+                file=file, pagination_marker=marker, number=limit + 1
+            ),
+            f"check the path with `capstone ls {repo}@{ref}`",
+        )
+        entries = [_file_entry(info) for info in infos]
+        if len(entries) <= limit:
+            return FilePage(entries)
+        last = entries[limit - 1]
+        # pachd names directories with a trailing slash; the marker must sort after the dir
+        return FilePage(entries[:limit], last.path + ("/" if last.type == "dir" else ""))
 
     def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
         file = self._file(repo, ref, path)
