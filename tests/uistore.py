@@ -10,12 +10,20 @@ gallery (`inpredict/<image>`, `predict/<image>.txt`).
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import struct
+import subprocess
 import sys
+import time
+import urllib.request
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.clirunner import RunCli
+from tests.conftest import capstone_cmd, subprocess_env
 
 
 def make_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -100,3 +108,45 @@ def build_demo_store(run_cli: RunCli, work: Path) -> None:
     caption = work / "snow.png.txt"
     caption.write_text(CAPTION + "\n")
     run_cli("put", "predict@master:/snow.png.txt", str(caption))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_ui(home: Path) -> Iterator[str]:
+    """`capstone ui --no-browser` as a real subprocess on a free 127.0.0.1 port; yields its URL."""
+    port = free_port()
+    env = subprocess_env(home)
+    proc = subprocess.Popen(
+        [*capstone_cmd(), "ui", "--no-browser", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise AssertionError(f"capstone ui exited with {proc.returncode}:\n{out}")
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("capstone ui did not answer within 30 s")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

@@ -14,7 +14,7 @@ from html import escape
 from capstone_cli.results import JobInfo, PipelineInfo
 from capstone_cli.workflows.status import dag_edges
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 64, 70, 26, 16
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 200, 80, 70, 24, 16
 
 # state -> (css class, glyph, words): the class colours, the glyph and words carry the meaning
 _STATES = {
@@ -127,13 +127,14 @@ def _node_svg(n: Node, x: float, y: float) -> str:
         if n.job is not None:
             j = n.job
             done = j.data_processed + j.data_skipped + j.data_failed + j.data_recovered
-            lines[1] += f" · {done}/{j.data_total} datums"
-            if j.data_failed:
-                lines[1] += f" · {j.data_failed} failed"
-        label = f"pipeline {n.name}: {lines[1]}"
+            lines.append(
+                f"{done}/{j.data_total} datums"
+                + (f", {j.data_failed} failed" if j.data_failed else "")
+            )
+        label = f"pipeline {n.name}: " + ", ".join(lines[1:])
     radius = 16 if n.kind == "repo" else 4
     texts = "".join(
-        f'<text x="{x + 10:g}" y="{y + 24 + 20 * i:g}" class="{"name" if i == 0 else "meta"}">'
+        f'<text x="{x + 10:g}" y="{y + 22 + 20 * i:g}" class="{"name" if i == 0 else "meta"}">'
         f"{escape(t)}</text>"
         for i, t in enumerate(lines)
     )
