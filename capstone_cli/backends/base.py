@@ -78,7 +78,8 @@ class Backend(ABC):
     def list_files_page(
         self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
     ) -> FilePage:
-        """Up to `limit` entries directly under `path` sorting after the cursor `after`.
+        """Up to `limit` entries directly under `path`, from the opaque cursor `after` (a
+        page's `next_after`; "" for the first page), in pachd's order.
 
         For the dashboard: a page of a 660,000-entry directory must cost what a page of a
         small one costs, so implementations must not list the whole directory."""

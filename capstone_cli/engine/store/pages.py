@@ -35,13 +35,13 @@ class PageEntry:
 @dataclass(frozen=True)
 class DirPage:
     entries: list[PageEntry]
-    next_after: str | None  # pass as `after` for the next page; None on the last page
+    next_after: str | None  # the cursor to pass as `after` for the next page; None on the last
 
 
 def list_dir_page(
     db: sqlite3.Connection, commit_rowid: int, path: str, after: str = "", limit: int = 200
 ) -> DirPage | None:
-    """Up to `limit` entries directly under `path` whose paths sort after `after`.
+    """Up to `limit` entries directly under `path`, from the cursor `after` ("" = the start).
 
     Returns None when nothing lies at or under `path` (the caller raises its not-found error);
     a file path gives a page holding the file alone.
@@ -55,13 +55,15 @@ def list_dir_page(
             return DirPage([PageEntry(path, "file", int(row[0]))], None)
     prefix = "/" if path == "/" else path + "/"
     end = prefix[:-1] + "0"
-    cursor = max(after, prefix)
+    inclusive, cursor = after[:1] == "=", after[1:]
+    if cursor < prefix:
+        inclusive, cursor = False, prefix
     sizes = _DirSizes(db, commit_rowid)
     entries: list[PageEntry] = []
     while len(entries) < limit:
         rows = db.execute(
-            "SELECT path, size FROM files WHERE commit_id=? AND path>? AND path<? "
-            "ORDER BY path LIMIT ?",
+            f"SELECT path, size FROM files WHERE commit_id=? AND path{'>=' if inclusive else '>'}?"
+            " AND path<? ORDER BY path LIMIT ?",
             (commit_rowid, cursor, end, limit - len(entries)),
         ).fetchall()
         if not rows:
@@ -70,21 +72,24 @@ def list_dir_page(
             head, sep, _rest = file_path[len(prefix) :].partition("/")
             if not sep:
                 entries.append(PageEntry(file_path, "file", int(size)))
-                cursor = file_path
+                inclusive, cursor = False, file_path
                 continue
             child = prefix + head
             entries.append(PageEntry(child, "dir", sizes.get(child + "/")))
-            cursor = child + "0"  # past the subtree: seek again from there
+            inclusive, cursor = True, child + "0"  # past the subtree: seek again from there
             break
     if not entries and not after and path != "/":
         return None
-    more = len(entries) == limit and _exists_after(db, commit_rowid, cursor, end)
-    return DirPage(entries, cursor if more else None)
+    more = len(entries) == limit and _exists(db, commit_rowid, cursor, inclusive, end)
+    return DirPage(entries, ("=" if inclusive else ">") + cursor if more else None)
 
 
-def _exists_after(db: sqlite3.Connection, commit_rowid: int, cursor: str, end: str) -> bool:
+def _exists(
+    db: sqlite3.Connection, commit_rowid: int, cursor: str, inclusive: bool, end: str
+) -> bool:
     row = db.execute(
-        "SELECT 1 FROM files WHERE commit_id=? AND path>? AND path<? LIMIT 1",
+        f"SELECT 1 FROM files WHERE commit_id=? AND path{'>=' if inclusive else '>'}? AND path<?"
+        " LIMIT 1",
         (commit_rowid, cursor, end),
     ).fetchone()
     return row is not None
