@@ -150,3 +150,32 @@ def test_every_link_reachable_by_tab_with_visible_focus(
         reached.add(index)
     assert reached == {str(i) for i in range(total)}, "some links are not reachable by Tab"
     assert foreign == []
+
+
+def test_job_page_updates_live_without_reload(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    """A pending job's page polls (htmx) and shows the job's success once `capstone run` ends."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    run_cli("put", "in@master", str(src))
+    spec = tmp_path / "copy.json"
+    spec.write_text(
+        '{"pipeline": {"name": "copy"}, "input": {"pfs": {"repo": "in", "glob": "/*"}},'
+        ' "transform": {"cmd": ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]}}'
+    )
+    run_cli("pipeline", "create", "-f", str(spec), "--no-run")
+    job = run_cli("jobs", "--json").json()[0]
+    assert job["state"] not in ("JOB_SUCCESS", "JOB_FAILURE")
+    with running_ui(capstone_home) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_page(base_url=url)
+        page.goto(f"/pipelines/copy/jobs/{job['id']}")
+        expect(page.locator("p.live")).to_be_visible()
+        page.evaluate("window.__notReloaded = true")
+        run_cli("run")
+        expect(page.locator("#live .state")).to_contain_text("success", timeout=60_000)
+        expect(page.locator("p.live")).to_have_count(0)  # polling stops with the job
+        assert page.evaluate("window.__notReloaded") is True
+        browser.close()
