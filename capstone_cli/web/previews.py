@@ -1,8 +1,9 @@
 """What a file looks like in the browser: chosen from its name and its first bytes.
 
-The dashboard reads at most `PREVIEW_CAP` bytes of a file (a 2 GiB upload must not be pulled
-into memory to show a page); a larger file is shown truncated (text, tables) or not at all
-(images, HDF5), with a message and the raw download link. `.npy` needs only its header, which
+The dashboard reads at most `read_limit(path)` bytes of a file (a 2 GiB upload must not be
+pulled into memory to show a page): `PREVIEW_CAP`, or `H5_CAP` for HDF5, which can only be read
+whole. A larger file is shown truncated (text, tables) or not at all (images, HDF5), with a
+message and the raw download link. `.npy` needs only its header, which
 is parsed here (the format is a magic string, a version and a Python-literal dict), so the
 dashboard does not import numpy; `.h5` needs h5py, used only when it is installed.
 """
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PREVIEW_CAP = 1 << 20  # bytes read for a preview
+H5_CAP = 64 << 20  # HDF5 needs the whole file: a trained saved_model.h5 is tens of MiB
+H5_SUFFIXES = {".h5", ".hdf5", ".keras"}
 TABLE_ROWS = 500
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 TEXT_SUFFIXES = {".txt", ".md", ".py", ".yaml", ".yml", ".log", ".csv", ".cfg", ".toml", ""}
@@ -56,6 +59,11 @@ def is_tsv_chunk(path: str, head: bytes) -> bool:
     return suffix(path) == ".tsv" or (parent.endswith(".tsv") and b"\t" in head[:4096])
 
 
+def read_limit(path: str) -> int:
+    """How many bytes of the file at `path` a preview reads."""
+    return H5_CAP if suffix(path) in H5_SUFFIXES else PREVIEW_CAP
+
+
 def make_preview(path: str, head: bytes, size: int) -> Preview:
     """The preview of a file of `size` bytes whose first bytes (at most PREVIEW_CAP) are `head`."""
     s = suffix(path)
@@ -67,8 +75,8 @@ def make_preview(path: str, head: bytes, size: int) -> Preview:
         return Preview("image", mime=IMAGE_TYPES[s])
     if s == ".npy":
         return npy_preview(head)
-    if s in {".h5", ".hdf5", ".keras"}:
-        return _too_large(size) if truncated else h5_preview(head)
+    if s in H5_SUFFIXES:
+        return _too_large(size, H5_CAP) if truncated else h5_preview(head)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
@@ -91,11 +99,10 @@ def make_preview(path: str, head: bytes, size: int) -> Preview:
     return Preview("text", text=text, note=note)
 
 
-def _too_large(size: int) -> Preview:
+def _too_large(size: int, cap: int = PREVIEW_CAP) -> Preview:
     return Preview(
         "too_large",
-        note=f"Too large to preview ({size:,} bytes; the limit is {PREVIEW_CAP:,}): "
-        "use the raw download.",
+        note=f"Too large to preview ({size:,} bytes; the limit is {cap:,}): use the raw download.",
     )
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from capstone_cli.backends.base import Backend
 from capstone_cli.errors import NotFoundError
-from capstone_cli.web.previews import PREVIEW_CAP, make_preview, media_type
+from capstone_cli.web.previews import make_preview, media_type, read_limit
 from capstone_cli.web.server import endpoint, page, streamed
 
 PAGE_SIZE = 200
@@ -50,7 +50,7 @@ def files_page(request: Request, b: Backend) -> Response:
     entries = listing.entries
     if len(entries) == 1 and entries[0].type == "file" and entries[0].path == path:
         size = entries[0].size
-        head = b.read_file_head(repo, ref, path, PREVIEW_CAP)
+        head = b.read_file_head(repo, ref, path, read_limit(path))
         return page(
             request,
             "file.html",

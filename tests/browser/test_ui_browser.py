@@ -118,11 +118,8 @@ def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]]) -> None:
     assert foreign == [], f"requests left 127.0.0.1: {foreign}"
 
 
-def test_every_link_reachable_by_tab_with_visible_focus(
-    browser_page: tuple[Page, list[str]],
-) -> None:
-    page, foreign = browser_page
-    page.goto("/")
+def check_tab_order(page: Page) -> None:
+    """Tab from the top reaches every link, button and field, each with a visible focus."""
     total = page.evaluate(
         """() => {
             const all = document.querySelectorAll('a[href], button, input');
@@ -145,10 +142,22 @@ def test_every_link_reachable_by_tab_with_visible_focus(
             }"""
         )
         if index is None:
-            continue  # the skip link target or the page itself
-        assert visible, f"focus on element {index} is not visible"
+            continue  # the skip link's target or the page itself
+        assert visible, f"{page.url}: focus on element {index} is not visible"
         reached.add(index)
-    assert reached == {str(i) for i in range(total)}, "some links are not reachable by Tab"
+    missing = {str(i) for i in range(total)} - reached
+    assert not missing, f"{page.url}: elements {sorted(missing)} are not reachable by Tab"
+
+
+def test_every_link_reachable_by_tab_with_visible_focus(
+    browser_page: tuple[Page, list[str]],
+) -> None:
+    page, foreign = browser_page
+    page.goto("/")
+    job = page.locator("a[href^='/pipelines/audit/jobs/']").first.get_attribute("href")
+    for url in ["/", "/repos/rawdata", "/repos/rawdata/files/master/test.tsv", str(job), "/model"]:
+        page.goto(url)
+        check_tab_order(page)
     assert foreign == []
 
 

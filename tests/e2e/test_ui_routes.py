@@ -149,3 +149,24 @@ def test_capstone_ui_command_serves_on_loopback(
 def _file(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_h5_npy_and_size_cap_previews(run_cli: RunCli, tmp_path: Path, capstone_home: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    np = pytest.importorskip("numpy")
+    src = tmp_path / "saved"
+    src.mkdir()
+    with h5py.File(src / "saved_model.h5", "w") as f:
+        f.create_dataset("model_weights/lstm/kernel", data=np.zeros((256, 1024), dtype="f4"))
+    np.save(src / "features.npy", np.zeros((5, 2048), dtype="<f4"))
+    (src / "big.txt").write_bytes(b"y" * (3 << 20))
+    run_cli("put", "model@master:/saved", str(src))
+    with TestClient(create_app(lambda: EmbeddedBackend(capstone_home))) as client:
+        h5 = client.get("/repos/model/files/master/saved/saved_model.h5").text
+        assert "model_weights/lstm/kernel" in h5 and "shape (256, 1024), dtype float32" in h5
+        npy = client.get("/repos/model/files/master/saved/features.npy").text
+        assert "(5, 2048)" in npy and "&lt;f4" in npy
+        big = client.get("/repos/model/files/master/saved/big.txt").text
+        assert f"Showing the first {1 << 20:,} of {3 << 20:,} bytes." in big
+        raw = client.get("/repos/model/raw/master/saved/big.txt")
+        assert len(raw.content) == 3 << 20  # the raw download is whole
