@@ -7,9 +7,11 @@ Importing this package imports the web stack, so only `capstone ui` (and tests) 
 
 from __future__ import annotations
 
+import socket
 import threading
 import webbrowser
 
+from capstone_cli.errors import ConflictError
 from capstone_cli.web.server import BackendFactory, create_app
 
 __all__ = ["create_app", "serve"]
@@ -19,7 +21,23 @@ def serve(open_backend: BackendFactory, host: str, port: int, open_browser: bool
     """Serve the dashboard until Ctrl-C; open the user's browser on it unless told not to."""
     import uvicorn
 
-    url = f"http://{host}:{port}/"
+    sock = listen(host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(open_backend), log_level="warning"))
     if open_browser:
-        threading.Timer(1.0, webbrowser.open, [url]).start()
-    uvicorn.run(create_app(open_backend), host=host, port=port, log_level="warning")
+        threading.Timer(1.0, webbrowser.open, [f"http://{host}:{port}/"]).start()
+    server.run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or a one-line error (before any server starts)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        raise ConflictError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another port with --port, or stop what is using it",
+        ) from exc
+    return sock

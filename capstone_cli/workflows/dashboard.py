@@ -62,14 +62,16 @@ def model_report(backend: Backend, repo: str = "model", branch: str = "master") 
 @dataclass
 class Prediction:
     path: str  # the caption file in the predict repo
-    image: str  # the image's path in the input repo
+    image_repo: str
+    image: str  # the image's path in `image_repo`
     caption: str
 
 
 def predictions(
     backend: Backend, repo: str = "predict", images_repo: str = "inpredict"
 ) -> list[Prediction]:
-    """Caption files of the predict repo with the image each one describes (`x.png.txt`)."""
+    """Caption files of the predict repo with the image each one describes (`x.png.txt`),
+    from the first page of the repo's root."""
     try:
         page = backend.list_files_page(repo, "master", "/", limit=GALLERY_LIMIT)
     except CapstoneError:
@@ -78,9 +80,9 @@ def predictions(
     for entry in page.entries:
         if entry.type == "file" and entry.path.endswith(".txt"):
             text = backend.read_file_head(repo, "master", entry.path, 4096)
-            out.append(
-                Prediction(entry.path, entry.path.removesuffix(".txt"), text.decode().strip())
-            )
+            image = entry.path.removesuffix(".txt")
+            caption = text.decode(errors="replace").strip()
+            out.append(Prediction(entry.path, images_repo, image, caption))
     return out
 
 
