@@ -19,6 +19,7 @@ import pytest
 from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.errors import ExitCode
+from capstone_cli.project import PACKAGED_SPECS
 from tests.backends.fake_pachd import FakePachd, job
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
@@ -88,7 +89,7 @@ COMMANDS = {
     "status": lambda tmp: ["status"],
     "repo list": lambda tmp: ["repo", "list"],
     "put": lambda tmp: ["put", "images@master", str(REPO_ROOT / "testdata" / "image.png")],
-    "train": lambda tmp: ["train", "--tsv", str(a_tsv(tmp)), "--specs", str(REPO_ROOT / "specs")],
+    "train": lambda tmp: ["train", "--tsv", str(a_tsv(tmp)), "--specs", str(PACKAGED_SPECS)],
 }
 
 
