@@ -63,9 +63,13 @@ def build_nodes(pipelines: list[PipelineInfo], jobs: list[JobInfo]) -> list[Node
         )
     inputs = {p.name: [r for r in p.inputs if r in nodes] for p in pipelines}
 
-    def depth(name: str, seen: frozenset[str] = frozenset()) -> int:
-        ins = [r for r in inputs.get(name, []) if r not in seen]
-        return 1 + max((depth(r, seen | {name}) for r in ins), default=-1) if ins else 0
+    depths: dict[str, int] = {}
+
+    def depth(name: str, visiting: frozenset[str] = frozenset()) -> int:
+        if name not in depths:
+            ins = [r for r in inputs.get(name, []) if r not in visiting]  # pachd refuses cycles
+            depths[name] = 1 + max(depth(r, visiting | {name}) for r in ins) if ins else 0
+        return depths[name]
 
     for node in nodes.values():
         node.col = depth(node.name)
@@ -85,7 +89,9 @@ def build_nodes(pipelines: list[PipelineInfo], jobs: list[JobInfo]) -> list[Node
 
 
 def render_svg(pipelines: list[PipelineInfo], jobs: list[JobInfo], standalone: bool = False) -> str:
-    """The DAG as SVG markup; `standalone` adds the XML namespace and inline styles for export."""
+    """The DAG as SVG markup with a link per node; `standalone` embeds the styles (export).
+
+    No `role="img"`: that would hide the node links from assistive technology."""
     nodes = build_nodes(pipelines, jobs)
     if not nodes:
         return '<p class="empty">No pipelines yet: create one with `capstone pipeline create`.</p>'
@@ -93,7 +99,7 @@ def render_svg(pipelines: list[PipelineInfo], jobs: list[JobInfo], standalone: b
     width = max(x for x, _ in pos.values()) + NODE_W + PAD
     height = max(y for _, y in pos.values()) + NODE_H + PAD
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="img" width="{width}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="dag" width="{width}" '
         f'height="{height:g}" viewBox="0 0 {width} {height:g}" aria-labelledby="dag-title">',
         '<title id="dag-title">Pipeline graph: repos and pipelines with their last job state'
         "</title>",
