@@ -113,8 +113,8 @@ def test_pachd_going_away_mid_command_is_exit_6(run_cli: RunCli, pachd: Scripted
 @pytest.mark.parametrize(
     ("method", "code", "needle"),
     [
-        ("/versionpb_v2.API/GetVersion", CODES.UNAUTHENTICATED, "UNAUTHENTICATED"),
-        ("/versionpb_v2.API/GetVersion", CODES.PERMISSION_DENIED, "PERMISSION_DENIED"),
+        ("/auth_v2.API/WhoAmI", CODES.UNAUTHENTICATED, "UNAUTHENTICATED"),
+        ("/auth_v2.API/WhoAmI", CODES.PERMISSION_DENIED, "PERMISSION_DENIED"),
         ("/pfs_v2.API/ListRepo", CODES.UNAUTHENTICATED, "unauthenticated"),
         ("/pfs_v2.API/ListRepo", CODES.PERMISSION_DENIED, "permission denied"),
     ],
@@ -151,10 +151,13 @@ def test_job_failing_on_the_cluster_is_exit_5_with_its_reason(
             datum=pps.Datum(id="d1", job=pps.Job(id=FAILED_COMMIT)), state=pps.DatumState.FAILED
         )
     ]
-    pachd.log_messages = [
-        pps.LogMessage(message="Traceback (most recent call last):", datum_id="d1"),
-        pps.LogMessage(message="OSError: [Errno 28] No space left on device", datum_id="d1"),
-        pps.LogMessage(message="datum d1 failed", datum_id="d1", master=True),
+    pachd.log_messages = [  # pachd names the pipeline in every line
+        pps.LogMessage(pipeline_name="images", message=text, datum_id="d1", master=master)
+        for text, master in [
+            ("Traceback (most recent call last):", False),
+            ("OSError: [Errno 28] No space left on device", False),
+            ("datum d1 failed", True),
+        ]
     ]
     result = run_cli(
         *on(pachd.address, "put", "images@master", str(REPO_ROOT / "testdata" / "image.png")),
