@@ -4,7 +4,8 @@
 walk is tutorial 201's: DAG -> rawdata -> a TSV chunk -> the images pipeline -> its job -> a
 datum's log, then the model page's BLEU table. Every request the browser makes is intercepted:
 any that would leave 127.0.0.1 is aborted and fails the test. The screenshots in docs/ (shown in
-the README) are taken here.
+the README) are taken here: with CAPSTONE_UPDATE_SCREENSHOTS=1 they replace docs/ui-*.png,
+otherwise they go to the test's temporary directory (a test run leaves the work tree clean).
 
 Chromium must exist on CI (`.ci/run` installs it): with CI set, a missing browser fails.
 """
@@ -33,6 +34,10 @@ ARGS = [
     "--no-first-run",
 ]
 DOCS = REPO_ROOT / "docs"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    return DOCS if os.environ.get("CAPSTONE_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
@@ -76,14 +81,14 @@ def browser_page(ui_url: str) -> Iterator[tuple[Page, list[str]]]:
             browser.close()
 
 
-def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]]) -> None:
+def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]], tmp_path: Path) -> None:
     page, foreign = browser_page
-    DOCS.mkdir(exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     page.goto("/")
     images_node = page.locator('svg.dag a[href="/pipelines/images"]')
     expect(images_node).to_contain_text("success")
     expect(page.locator('svg.dag a[href="/pipelines/audit"]')).to_contain_text("failure")
-    page.screenshot(path=str(DOCS / "ui-dag.png"), full_page=True)
+    page.screenshot(path=str(shots / "ui-dag.png"), full_page=True)
 
     page.locator('svg.dag a[href="/repos/rawdata"]').click()
     expect(page.locator("h1")).to_contain_text("rawdata")
@@ -92,7 +97,7 @@ def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]]) -> None:
     table = page.locator("table.preview")
     expect(table).to_contain_text("a red circle on grass")
     expect(table).to_contain_text("https://example.invalid/1.jpg")
-    page.screenshot(path=str(DOCS / "ui-file.png"), full_page=True)
+    page.screenshot(path=str(shots / "ui-file.png"), full_page=True)
 
     page.get_by_role("link", name="DAG").click()
     page.locator('svg.dag a[href="/pipelines/images"]').click()
@@ -101,7 +106,7 @@ def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]]) -> None:
     page.locator("table a[href^='/pipelines/images/jobs/']").first.click()
     expect(page.locator("h1")).to_contain_text("Job")
     expect(page.locator("table.facts")).to_contain_text("Processed")
-    page.screenshot(path=str(DOCS / "ui-job.png"), full_page=True)
+    page.screenshot(path=str(shots / "ui-job.png"), full_page=True)
     page.locator("a[href*='/datums/']").first.click()
     expect(page.locator("pre.log")).to_contain_text(re.compile(r"image 000000000000000[01] 0"))
 
@@ -111,7 +116,7 @@ def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]]) -> None:
     expect(bleu).to_contain_text("0.2100")
     expect(bleu).to_contain_text("0.0500")
     expect(page.locator("svg.chart")).to_be_visible()
-    page.screenshot(path=str(DOCS / "ui-model.png"), full_page=True)
+    page.screenshot(path=str(shots / "ui-model.png"), full_page=True)
 
     requested = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     assert any(url.endswith("/static/htmx.min.js") for url in requested)
