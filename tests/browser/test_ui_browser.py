@@ -39,6 +39,7 @@ DOCS = REPO_ROOT / "docs"
 def screenshot_dir(tmp_path: Path) -> Path:
     return DOCS if os.environ.get("CAPSTONE_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
+
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing on CI: .ci/run must apt-get install chromium")
