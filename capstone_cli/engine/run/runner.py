@@ -27,6 +27,7 @@ from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_
 from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.pipelines import PipelineRecord, find_pipeline
 from capstone_cli.engine.run.scratch import clean_orphans
+from capstone_cli.engine.store.ioerrors import storage_errors
 from capstone_cli.engine.store.locks import run_lock
 from capstone_cli.engine.store.store import Store, walk_tree
 from capstone_cli.errors import ConflictError
@@ -116,7 +117,9 @@ def run_pending(
 ) -> list[J.JobRow]:
     """Run every runnable job to a terminal state, in DAG order; returns the jobs run."""
     done: list[J.JobRow] = []
-    with run_lock(store.home, lock_timeout):
+    # a failing disk surfaces anywhere in a run (scratch files, blob files, SQLite): one
+    # translation here, so none of them reads as a bug
+    with run_lock(store.home, lock_timeout), storage_errors():
         clean_orphans(store.home)
         while (job := _next_runnable(store)) is not None:
             done.append(run_job(store, job, parallelism=parallelism, on_progress=on_progress))

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from capstone_cli.engine import faults, procid
-from capstone_cli.errors import StoreCorruptError, StoreWriteError
+from capstone_cli.engine.store.ioerrors import translate_error
+from capstone_cli.errors import StoreCorruptError
 
 INLINE_MAX = 1 << 20  # 1 MiB
 READ_CHUNK = 1 << 20
@@ -170,7 +171,7 @@ class BlobStore:
                 faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
-            raise _write_error(exc) from exc
+            raise translate_error(exc) from exc
         self.db.execute(
             "INSERT OR IGNORE INTO blobs(hash, size, data) VALUES(?,?,NULL)", (digest, total)
         )
@@ -192,7 +193,7 @@ class BlobStore:
             faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
-            raise _write_error(exc) from exc
+            raise translate_error(exc) from exc
 
     # -- reading -------------------------------------------------------------------------
     def read_chunks(self, digest: bytes) -> Iterator[bytes]:
@@ -279,22 +280,6 @@ def _missing(digest: bytes) -> StoreCorruptError:
         f"blob {digest.hex()[:16]}… is missing from the store",
         hint=_FSCK_HINT,
     )
-
-
-def _write_error(exc: OSError) -> StoreWriteError:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return StoreWriteError(
-            "no space left on the device holding the store",
-            hint="free some disk space; nothing was committed",
-        )
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreWriteError(
-            f"cannot write to the store: {exc.strerror}",
-            hint="check the permissions of CAPSTONE_HOME",
-        )
-    return StoreWriteError(f"cannot write to the store: {exc}")
 
 
 def _unlink_quietly(name: str) -> None:

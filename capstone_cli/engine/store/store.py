@@ -31,6 +31,7 @@ from capstone_cli.engine.names import (
 from capstone_cli.engine.store import db as dbmod
 from capstone_cli.engine.store import dircache
 from capstone_cli.engine.store.blobs import BlobStore
+from capstone_cli.engine.store.ioerrors import translate_error
 from capstone_cli.errors import ConflictError, InputError, NotFoundError, UsageError
 
 BATCH = 2000
@@ -675,5 +676,5 @@ def open_store(home: Path) -> Store:
     """Open the store at `home`, translating SQLite failures."""
     try:
         return Store(home)
-    except sqlite3.Error as exc:
-        raise dbmod.translate_error(exc, home) from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise translate_error(exc, home) from exc
