@@ -1,0 +1,129 @@
+"""The bad-input corpus, part II (issue #17): what a hostile user tried after part I.
+
+Same contract as `test_bad_inputs.py` (one `error:` line, the exit code of `errors.py`, nothing
+half-written), for names capstone must not merge, targets it must not replace, symlinks that
+leave a directory, trees thousands of levels deep, specs nested past Python's recursion limit
+and messages that must say what is true.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from capstone_cli.engine.run.scratch import remove_tree
+from capstone_cli.errors import ExitCode
+from tests.clirunner import RunCli
+from tests.reliability.test_bad_inputs import assert_clean_error, store_state
+
+DEEP = 1100  # levels: past Python's default recursion limit (1000)
+
+
+# -- names and targets ----------------------------------------------------------------------
+def test_a_backslash_name_is_stored_as_given_never_merged_with_a_slash_path(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    src = tmp_path / "d"
+    (src / "a").mkdir(parents=True)
+    (src / "a" / "b").write_text("slash")
+    (src / "a\\b").write_text("backslash")
+    run_cli("put", "c@master", str(src), "--no-run")
+    listed = {e["path"]: e["type"] for e in run_cli("ls", "c@master:/", "--json").json()}
+    assert listed == {"/a": "dir", "/a\\b": "file"}
+    run_cli("get", "c@master:/", "-o", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "a" / "b").read_text() == "slash"
+    assert (tmp_path / "out" / "a\\b").read_text() == "backslash"
+
+
+def test_two_local_files_onto_one_repo_path_are_refused(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "same.txt").write_text(d)
+    before = store_state(capstone_home)
+    res = run_cli(
+        "put", "c@master:/in/", str(tmp_path / "x" / "same.txt"), str(tmp_path / "y" / "same.txt"),
+        "--no-run", code=1,
+    )  # fmt: skip
+    assert_clean_error(res, ExitCode.ERROR, "would both be stored as /in/same.txt")
+    assert store_state(capstone_home) == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_get_never_replaces_a_fifo_or_a_device(run_cli: RunCli, tmp_path: Path, kind: str) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    run_cli("put", "r@master:/a.txt", str(tmp_path / "a.txt"), "--no-run")
+    target = tmp_path / kind
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:  # a private /dev/null: never point a test at the machine's own device nodes
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    res = run_cli("get", "r@master:/a.txt", "-o", str(target), code=2)
+    assert_clean_error(res, ExitCode.USAGE, "not a regular file")
+    assert not target.is_file()  # still the FIFO or the device
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".capstone-get")] == []
+
+
+# -- symlinks leaving a directory -------------------------------------------------------------
+def test_put_refuses_a_symlink_leaving_the_directory_unless_told_to_follow(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("secret")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ok.txt").write_text("ok")
+    (src / "inner.txt").symlink_to(src / "ok.txt")  # inside: read as its target
+    (src / "leak.txt").symlink_to(secret)
+    (src / "leakdir").symlink_to(secret.parent)
+    before = store_state(capstone_home)
+    res = run_cli("put", "r@master", str(src), "--no-run", code=1)
+    assert_clean_error(res, ExitCode.ERROR, "outside", "symlink")
+    assert store_state(capstone_home) == before
+    run_cli("put", "r@master", str(src), "--no-run", "--follow-symlinks")
+    paths = [e["path"] for e in run_cli("ls", "r@master:/", "--json").json()]
+    assert paths == ["/inner.txt", "/leak.txt", "/leakdir", "/ok.txt"]
+
+
+# -- depth ------------------------------------------------------------------------------------
+def _deep_dir(root: Path, levels: int) -> Path:
+    """`root/q/q/.../f` `levels` deep, made with relative steps (no path is over PATH_MAX)."""
+    cwd = os.getcwd()
+    try:
+        os.makedirs(root)
+        os.chdir(root)
+        for _ in range(levels):
+            os.mkdir("q")
+            os.chdir("q")
+        Path("f").write_text("deep")
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def test_a_tree_deeper_than_the_recursion_limit_goes_in_and_out(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    assert sys.getrecursionlimit() < DEEP
+    # outside pytest's tmp_path: its cleanup (shutil.rmtree) recurses once per level, and a
+    # deep tree left there by an interrupted run would break the cleanup of every later session
+    work = Path(tempfile.mkdtemp(prefix="capstone-deep-"))
+    try:
+        run_cli("put", "deep@master", str(_deep_dir(work / "local", DEEP)), "--no-run")
+        (tmp_path / "x").write_text("x")
+        run_cli("put", f"deep@master:{'/p' * DEEP}/x", str(tmp_path / "x"), "--no-run")
+        run_cli("get", "deep@master:/", "-o", str(work / "out"))
+        assert (work / "out" / ("q/" * DEEP) / "f").read_text() == "deep"
+        assert (work / "out" / ("p/" * DEEP) / "x").read_text() == "x"
+    finally:
+        remove_tree(work)
+    assert not work.exists()
