@@ -14,6 +14,7 @@ but putting the original file again then restores the blob, and a job stopped on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from capstone_cli.engine.run.orphans import kill_orphans
@@ -87,6 +88,15 @@ def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
     report.fixed.append(f"{len(damaged)} damaged blob(s) moved to {qdir}")
 
 
+def _move_to_quarantine(store: Store, files: list[Path]) -> None:
+    if not files:
+        return
+    qdir = store.blobs.root / "quarantine"
+    qdir.mkdir(exist_ok=True)
+    for path in files:
+        path.replace(qdir / (path.parent.name + path.name))
+
+
 def _exists(store: Store, digest: bytes) -> str | None:
     row = store.db.execute("SELECT data IS NULL FROM blobs WHERE hash=?", (digest,)).fetchone()
     if row is None:
@@ -106,7 +116,7 @@ class _Leftovers:
     def describe(self) -> list[str]:
         parts: list[tuple[list[bytes] | list[Path], str]] = [
             (self.rows, "unreferenced blob(s)"),
-            (self.orphan_files, "blob file(s) not in the blob table"),
+            (self.orphan_files, "blob file(s) not in the blob table (fix: to quarantine)"),
             (self.tmp_files, "temporary upload file(s)"),
             (self.scratch_dirs, "scratch dir(s) from earlier runs"),
         ]
@@ -145,8 +155,32 @@ def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
     return _Leftovers(rows, orphans, tmp, list(scratch.iterdir()) if scratch.exists() else [])
 
 
+def _lost_database(store: Store, orphan_files: list[Path]) -> str | None:
+    """A problem when blob files predate a database that holds no commit at all.
+
+    A killed put leaves blob files the database does not know, written AFTER the database was
+    created; files older than the database itself mean that `store.db` was deleted or emptied
+    (and recreated by the next command): the commits that referred to them are gone.
+    """
+    if not orphan_files or store.db.execute("SELECT EXISTS(SELECT 1 FROM commits)").fetchone()[0]:
+        return None
+    created = store.db.execute("SELECT MIN(applied) FROM _migrations").fetchone()[0]
+    born = datetime.strptime(created, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+    older = [p for p in orphan_files if p.stat().st_mtime < born - 1]
+    if not older:
+        return None
+    return (
+        f"store.db holds no commits but {len(older)} blob file(s) are older than it: the"
+        " database was deleted or emptied, and their commits are lost (`fsck --fix` moves the"
+        " files to blobs/quarantine/, it never deletes them)"
+    )
+
+
 def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bool) -> None:
     found = _scan(store, referenced)
+    lost = _lost_database(store, found.orphan_files)
+    if lost:
+        report.problems.append(lost)
     report.leftovers = found.describe()
     if not fix or not report.leftovers:
         return
@@ -162,7 +196,10 @@ def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bo
         )
         for digest in found.rows:
             store.blobs.path_of(digest).unlink(missing_ok=True)
-        for path in [*found.orphan_files, *found.tmp_files]:
+        # a blob file the database does not know may be the only copy of data whose rows were
+        # lost: it is moved aside, never deleted (a killed put's file costs only its space)
+        _move_to_quarantine(store, found.orphan_files)
+        for path in found.tmp_files:
             path.unlink(missing_ok=True)
         # a killed run's workers may still write there: kill them first, as a runner does
         kill_orphans(p for p in found.scratch_dirs if p.is_dir() and not p.is_symlink())

@@ -1,0 +1,48 @@
+"""A store damaged outside capstone (issue #17): diagnosed, never made worse by `fsck --fix`.
+
+`store.db` deleted or emptied while blob files remain, a damaged database page, and a full disk
+that must still let the user delete data and get the space back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from capstone_cli.engine.store.blobs import INLINE_MAX
+from capstone_cli.errors import ExitCode
+from tests.clirunner import RunCli
+from tests.reliability.test_bad_inputs import assert_clean_error
+
+BIG = INLINE_MAX + 10  # a blob file, not a row of store.db
+
+
+def _blob_files(home: Path) -> list[Path]:
+    return sorted(p for p in (home / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp")
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_lost_database_with_blobs_left_is_damage_and_fix_quarantines_them(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path, how: str
+) -> None:
+    data = os.urandom(BIG)
+    (tmp_path / "big.bin").write_bytes(data)
+    run_cli("put", "r@master:/big.bin", str(tmp_path / "big.bin"), "--no-run")
+    [blob] = _blob_files(capstone_home)
+    hour_ago = time.time() - 3600  # the data was written before the database went missing
+    os.utime(blob, (hour_ago, hour_ago))
+    for name in ("store.db", "store.db-wal", "store.db-shm"):
+        db = capstone_home / name
+        if how == "deleted" or name != "store.db":
+            db.unlink(missing_ok=True)
+        else:
+            db.write_bytes(b"")
+    res = run_cli("fsck", code=9)
+    assert "deleted or emptied" in res.stderr and "store is consistent" not in res.stderr
+    res = run_cli("fsck", "--fix", code=9)
+    assert_clean_error(res, ExitCode.CORRUPT, "problem")
+    kept = capstone_home / "blobs" / "quarantine"
+    assert [p.read_bytes() for p in kept.iterdir()] == [data]  # the only copy, moved aside
