@@ -23,8 +23,12 @@ def fsck(
 ) -> None:
     """Check every blob against its hash, branch heads and SQLite; report leftovers."""
     from capstone_cli.engine.store.fsck import fsck as run_fsck
+    from capstone_cli.engine.store.fsck import salvage_note
 
-    store = getattr(context.backend(), "store", None)
+    try:
+        store = getattr(context.backend(), "store", None)
+    except StoreCorruptError as exc:  # SQLite cannot even open it: say what is left
+        raise StoreCorruptError(exc.message, hint=salvage_note(context.settings().home)) from exc
     if store is None:
         raise UsageError("fsck checks the embedded store", hint="on a cluster use `pachctl fsck`")
     report = run_fsck(store, fix=fix)

@@ -46,3 +46,35 @@ def test_a_lost_database_with_blobs_left_is_damage_and_fix_quarantines_them(
     assert_clean_error(res, ExitCode.CORRUPT, "problem")
     kept = capstone_home / "blobs" / "quarantine"
     assert [p.read_bytes() for p in kept.iterdir()] == [data]  # the only copy, moved aside
+
+
+def _damage_pages(db: Path, keep_first: int) -> None:
+    """Overwrite every page of `db` after the first `keep_first` with garbage."""
+    page = int.from_bytes(db.read_bytes()[16:18], "big")  # the header's page size
+    size = db.stat().st_size
+    with db.open("r+b") as f:
+        for offset in range(keep_first * page, size, page):
+            f.seek(offset)
+            f.write(b"\xa5" * page)
+
+
+@pytest.mark.parametrize("keep", [1, 6], ids=["only the schema page intact", "tables damaged"])
+def test_a_damaged_database_page_is_exit_9_and_fsck_says_what_can_be_saved(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path, keep: int
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(300):
+        (src / f"f{i:03d}.txt").write_text(f"{i}\n" * 50)
+    (src / "big.bin").write_bytes(os.urandom(BIG))
+    run_cli("put", "r@master", str(src), "--no-run")
+    _damage_pages(capstone_home / "store.db", keep)
+    for command in (["ls", "r@master:/"], ["repo", "list"]):
+        res = run_cli(*command, code=9)
+        assert_clean_error(res, ExitCode.CORRUPT, "corrupt")
+        assert "capstone fsck" in res.stderr
+    for command in (["fsck"], ["fsck", "--fix"]):
+        res = run_cli(*command, code=9)
+        assert "this is a bug" not in res.stderr and "Traceback" not in res.stderr
+        assert "what can be saved: 1 large file(s)" in res.stderr, res.stderr
+    assert len(_blob_files(capstone_home)) == 1  # --fix deleted nothing

@@ -13,6 +13,7 @@ but putting the original file again then restores the blob, and a job stopped on
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +40,11 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
     """Check every invariant of the store; with `fix`, remove unreferenced leftovers."""
     report = FsckReport()
     db = store.db
-    integrity = db.execute("PRAGMA quick_check").fetchone()[0]
-    if integrity != "ok":
-        report.problems.append(f"SQLite integrity check failed: {integrity}")
+    damage = _database_damage(db)
+    if damage:  # nothing else can be trusted, and nothing is "fixed" on a damaged database
+        report.problems += [f"store.db is damaged (SQLite integrity_check): {damage}"]
+        report.problems += [salvage_note(store.home)]
+        return report
     for repo, branch, commit_set in db.execute(
         "SELECT r.name, b.name, c.commit_set FROM branches b JOIN repos r ON r.id=b.repo_id "
         "JOIN commits c ON c.id=b.head WHERE c.finished IS NULL"
@@ -66,6 +69,26 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
     if fix and damaged:
         _quarantine(store, damaged, report)
     return report
+
+
+def _database_damage(db: sqlite3.Connection) -> str | None:
+    """SQLite's own verdict on the database file: None when intact, else its first findings."""
+    try:
+        rows = [str(r[0]) for r in db.execute("PRAGMA integrity_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def salvage_note(home: Path) -> str:
+    """What can be saved from a store whose database is damaged (read from the disk only)."""
+    root = home / "blobs"
+    files = sum(1 for sub in root.glob("??") for _ in sub.iterdir()) if root.exists() else 0
+    return (
+        f"what can be saved: {files} large file(s) under {root} are intact copies (named by"
+        f" their SHA-256); `sqlite3 {home / 'store.db'} .recover` rebuilds the rows SQLite can"
+        " still read (copy the directory aside first)"
+    )
 
 
 def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
