@@ -9,7 +9,8 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
-from capstone_cli.errors import StoreCorruptError, UsageError
+from capstone_cli.errors import StoreCorruptError
+from capstone_cli.workflows.fsck import fsck as run_fsck
 
 
 def fsck(
@@ -22,16 +23,7 @@ def fsck(
     json_: JsonOpt = False,
 ) -> None:
     """Check every blob against its hash, branch heads and SQLite; report leftovers."""
-    from capstone_cli.engine.store.fsck import fsck as run_fsck
-    from capstone_cli.engine.store.fsck import salvage_note
-
-    try:
-        store = getattr(context.backend(), "store", None)
-    except StoreCorruptError as exc:  # SQLite cannot even open it: say what is left
-        raise StoreCorruptError(exc.message, hint=salvage_note(context.settings().home)) from exc
-    if store is None:
-        raise UsageError("fsck checks the embedded store", hint="on a cluster use `pachctl fsck`")
-    report = run_fsck(store, fix=fix)
+    report = run_fsck(context.backend(), fix=fix)
     if json_:
         ui.render_json(
             {

@@ -50,7 +50,10 @@ def translate_error(
         else "nothing was committed"
     )
     if is_corrupt(exc):
-        return StoreCorruptError(f"the store is corrupt: {exc}{where}", hint=FSCK_HINT)
+        return StoreCorruptError(
+            f"the store is corrupt: {exc}{where}; `capstone fsck` diagnoses it",
+            hint=salvage_note(path) if path and path.suffix == ".db" else FSCK_HINT,
+        )
     if "locked" in text or "busy" in text:
         return StoreBusyError(
             f"the store is busy: another capstone process is writing{where}",
@@ -82,6 +85,17 @@ def translate_error(
             hint="check that CAPSTONE_HOME exists and is writable",
         )
     return StoreWriteError(f"store error: {exc}{where}", hint=f"`capstone fsck`; {kept}")
+
+
+def salvage_note(db_file: Path) -> str:
+    """What can be saved from a store whose database is damaged (read from the disk only)."""
+    root = db_file.parent / "blobs"
+    files = sum(1 for sub in root.glob("??") for _ in sub.iterdir()) if root.exists() else 0
+    return (
+        f"what can be saved: {files} large file(s) under {root} are intact copies (named by"
+        f" their SHA-256); `sqlite3 {db_file} .recover` rebuilds the rows SQLite can"
+        " still read (copy the directory aside first)"
+    )
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 from capstone_cli.engine.run.orphans import kill_orphans
 from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.engine.store.blobs import tmp_writer_alive
+from capstone_cli.engine.store.ioerrors import salvage_note
 from capstone_cli.engine.store.store import Store
 
 
@@ -43,7 +44,7 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
     damage = _database_damage(db)
     if damage:  # nothing else can be trusted, and nothing is "fixed" on a damaged database
         report.problems += [f"store.db is damaged (SQLite integrity_check): {damage}"]
-        report.problems += [salvage_note(store.home)]
+        report.problems += [salvage_note(store.home / "store.db")]
         return report
     for repo, branch, commit_set in db.execute(
         "SELECT r.name, b.name, c.commit_set FROM branches b JOIN repos r ON r.id=b.repo_id "
@@ -78,17 +79,6 @@ def _database_damage(db: sqlite3.Connection) -> str | None:
     except sqlite3.DatabaseError as exc:
         rows = [str(exc)]
     return None if rows == ["ok"] else "; ".join(rows)
-
-
-def salvage_note(home: Path) -> str:
-    """What can be saved from a store whose database is damaged (read from the disk only)."""
-    root = home / "blobs"
-    files = sum(1 for sub in root.glob("??") for _ in sub.iterdir()) if root.exists() else 0
-    return (
-        f"what can be saved: {files} large file(s) under {root} are intact copies (named by"
-        f" their SHA-256); `sqlite3 {home / 'store.db'} .recover` rebuilds the rows SQLite can"
-        " still read (copy the directory aside first)"
-    )
 
 
 def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
