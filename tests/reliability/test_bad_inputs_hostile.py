@@ -8,6 +8,7 @@ and messages that must say what is true.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -127,3 +128,37 @@ def test_a_tree_deeper_than_the_recursion_limit_goes_in_and_out(
     finally:
         remove_tree(work)
     assert not work.exists()
+
+
+# -- specs nested past the recursion limit ----------------------------------------------------
+def _nested_cross(levels: int) -> dict[str, object]:
+    node: dict[str, object] = {"pfs": {"repo": "data", "glob": "/*"}}
+    for _ in range(levels):
+        node = {"cross": [node, {"pfs": {"repo": "data", "glob": "/"}}]}
+    return node
+
+
+def _deep_spec(kind: str) -> str:
+    head = '{"pipeline": {"name": "deep"}, "transform": {"cmd": ["true"]}, "input": '
+    if kind == "YAML brackets, 20,000 levels":
+        return (
+            "pipeline: {name: deep}\ntransform: {cmd: [true]}\ninput: " + "[" * 20000 + "]" * 20000
+        )
+    if kind == "JSON brackets, 20,000 levels":
+        return head + "[" * 20000 + "]" * 20000 + "}"
+    return head + json.dumps(_nested_cross(300)) + "}"  # 300 nested cross inputs
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["YAML brackets, 20,000 levels", "JSON brackets, 20,000 levels", "300 nested cross inputs"],
+)
+@pytest.mark.parametrize("command", ["pipeline create -f", "datums"])
+def test_a_spec_nested_past_the_recursion_limit_is_an_invalid_spec(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path, kind: str, command: str
+) -> None:
+    spec = tmp_path / ("deep.yaml" if kind.startswith("YAML") else "deep.json")
+    spec.write_text(_deep_spec(kind))
+    res = run_cli(*command.split(), str(spec), code=3)
+    assert_clean_error(res, ExitCode.INVALID_SPEC, "nests deeper than 100 levels")
+    assert store_state(capstone_home) == ()
