@@ -22,6 +22,12 @@ from capstone_cli.engine.run.orphans import kill_orphans
 from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.engine.store.blobs import tmp_writer_alive
 from capstone_cli.engine.store.ioerrors import salvage_note
+from capstone_cli.engine.store.locks import run_lock
+from capstone_cli.engine.store.space import (
+    ensure_reserve,
+    give_back_pages,
+    on_full_disk_release_reserve,
+)
 from capstone_cli.engine.store.store import Store
 
 
@@ -83,7 +89,6 @@ def _database_damage(db: sqlite3.Connection) -> str | None:
 
 def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
     """Move damaged blobs to blobs/quarantine/<sha256> so a re-put can restore them."""
-    from capstone_cli.engine.store.locks import run_lock
 
     qdir = store.blobs.root / "quarantine"
     qdir.mkdir(parents=True, exist_ok=True)
@@ -197,11 +202,16 @@ def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bo
     report.leftovers = found.describe()
     if not fix or not report.leftovers:
         return
-    from capstone_cli.engine.store.locks import run_lock
+    with run_lock(store.home, timeout=0):  # a full disk must not stop a repair: see `space`
+        on_full_disk_release_reserve(store.home, lambda: _fix(store, referenced, report))
+    give_back_pages(store.db)
+    ensure_reserve(store.home)
 
+
+def _fix(store: Store, referenced: set[bytes], report: FsckReport) -> None:
     # Under the run lock (no job running) and the write lock (no put half-way: a put writes
     # its blob files inside its transaction), nothing unreferenced can be about to be used.
-    with run_lock(store.home, timeout=0), store.transaction():
+    with store.transaction():
         found = _scan(store, referenced | _referenced(store))
         store.db.executemany(
             "DELETE FROM blobs WHERE hash=? AND NOT EXISTS (SELECT 1 FROM files WHERE blob=?)",

@@ -162,3 +162,21 @@ def test_a_spec_nested_past_the_recursion_limit_is_an_invalid_spec(
     res = run_cli(*command.split(), str(spec), code=3)
     assert_clean_error(res, ExitCode.INVALID_SPEC, "nests deeper than 100 levels")
     assert store_state(capstone_home) == ()
+
+
+# -- trust boundaries -------------------------------------------------------------------------
+def test_the_store_is_private_whatever_the_umask(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    (tmp_path / "big.bin").write_bytes(os.urandom((1 << 20) + 10))  # a blob file too
+    old = os.umask(0)
+    try:
+        run_cli("put", "r@master", str(tmp_path / "big.bin"), "--no-run")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(capstone_home.stat().st_mode) == 0o700
+    for path in capstone_home.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))  # nothing for group or others
+        if path.is_file():
+            assert mode & 0o700 in (0o600, 0o400), (path, oct(mode))

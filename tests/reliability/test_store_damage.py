@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from capstone_cli.engine import faults
 from capstone_cli.engine.store.blobs import INLINE_MAX
 from capstone_cli.errors import ExitCode
 from tests.clirunner import RunCli
@@ -78,3 +79,52 @@ def test_a_damaged_database_page_is_exit_9_and_fsck_says_what_can_be_saved(
         assert "this is a bug" not in res.stderr and "Traceback" not in res.stderr
         assert "what can be saved: 1 large file(s)" in res.stderr, res.stderr
     assert len(_blob_files(capstone_home)) == 1  # --fix deleted nothing
+
+
+# -- a full disk ------------------------------------------------------------------------------
+def _store_bytes(home: Path) -> int:
+    return sum(
+        (home / n).stat().st_size for n in ("store.db", "store.db-wal") if (home / n).exists()
+    )
+
+
+def test_deleting_a_repo_gives_its_space_back(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(200):  # 4 MB of small files: rows of store.db, not blob files
+        (src / f"f{i:03d}.bin").write_bytes(os.urandom(20_000))
+    (tmp_path / "keep.txt").write_text("keep")
+    run_cli("put", "keep@master", str(tmp_path / "keep.txt"), "--no-run")
+    run_cli("put", "big@master", str(src), "--no-run")
+    (src / "big.bin").write_bytes(os.urandom(BIG))
+    run_cli("put", "big@master", str(src), "--no-run")
+    full = _store_bytes(capstone_home)
+    assert full > 4_000_000 and len(_blob_files(capstone_home)) == 1
+    run_cli("repo", "delete", "big", "--force")
+    assert _store_bytes(capstone_home) < full // 4  # pages and WAL given back at once
+    assert _blob_files(capstone_home) == []
+    assert run_cli("fsck", "--json").json() == {
+        "ok": True, "problems": [], "leftovers": [], "fixed": [], "checked_blobs": 1,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [["repo", "delete", "big", "--force"], ["fsck", "--fix"]])
+def test_deletes_work_on_a_full_disk(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path, command: list[str]
+) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    run_cli("put", "big@master", str(tmp_path / "a.txt"), "--no-run")
+    (capstone_home / "scratch" / "dead-run").mkdir(parents=True)  # a leftover for fsck --fix
+    assert (capstone_home / "reserve").exists()
+    faults.configure("enospc:db.commit:1")  # the disk is full: the first write fails
+    try:
+        run_cli(*command)
+    finally:
+        faults.configure(None)
+    assert (capstone_home / "reserve").exists()  # released for the delete, made again after
+    if command[0] == "repo":
+        assert run_cli("repo", "list", "--json").json() == []
+    else:
+        assert run_cli("fsck", "--json").json()["leftovers"] == []

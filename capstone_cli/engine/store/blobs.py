@@ -92,7 +92,8 @@ class BlobStore:
     def _new_tmp(self) -> tuple[int, str]:
         """A new temporary file in `blobs/tmp/` named after this process: (fd, path)."""
         tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, exist_ok=True)  # private whatever the umask
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
         return tempfile.mkstemp(dir=tmp_dir, prefix=_tmp_prefix())
 
     def put_bytes(self, data: bytes) -> tuple[bytes, int]:
@@ -163,7 +164,7 @@ class BlobStore:
             faults.checkpoint("blobs.tmp_written")
             digest = hasher.digest()
             final = self.path_of(digest)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
             if final.exists():
                 os.unlink(tmp_name)
             else:
@@ -188,7 +189,7 @@ class BlobStore:
                 out.flush()
                 os.fsync(out.fileno())
             faults.checkpoint("blobs.tmp_written")
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(tmp_name, final)
             faults.checkpoint("blobs.renamed")
         except OSError as exc:

@@ -108,6 +108,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA foreign_keys=ON")
         if not readonly:
+            if db.execute("PRAGMA page_count").fetchone()[0] == 0:  # new: deletes free pages
+                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             _migrate(db)
