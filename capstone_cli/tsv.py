@@ -111,8 +111,10 @@ def split_tsv(
     """Yield one Upload per chunk; fills `report` as it goes.
 
     Relative local image paths are rewritten to absolute paths under `local_root` (the TSV's
-    folder) so the embedded engine's workers find them; with `allow_local=False` (a cluster,
-    which cannot read this machine's disk) a local path is an error.
+    folder) so the embedded engine's workers find them; a local path leading outside
+    `local_root` is a `forbidden_path` line (a TSV must not publish any file of the disk). With
+    `allow_local=False` (a cluster, which cannot read this machine's disk) a local path is an
+    error.
     """
     if lines_per_chunk < 1:
         raise InputError("--lines-per-datum must be at least 1", hint="use e.g. 5")
@@ -150,7 +152,18 @@ def split_tsv(
                         hint="use http(s) URLs on the pachyderm backend, or train with "
                         "--backend embedded",
                     )
-                url = _absolute(url, (local_root or path.parent).resolve())
+                root = (local_root or path.parent).resolve()
+                url = _absolute(url, root)
+                if not _inside(url, root):  # /etc/shadow, ../../secret, a symlink out
+                    reason = f"forbidden_path: {url} is outside {root}"
+                    if strict:
+                        raise InputError(
+                            f"{path}:{number}: {reason}",
+                            hint="keep images under the TSV's folder, or name their root with"
+                            " --local-root",
+                        )
+                    report.malformed.append((number, reason))
+                    continue
             buffer.append(f"{caption}\t{url}\n".encode())
             report.good += 1
             if len(buffer) == lines_per_chunk:
@@ -175,6 +188,12 @@ def split_tsv(
 def _absolute(url: str, root: Path) -> str:
     local = url[len("file://") :] if url.startswith("file://") else url
     return os.path.normpath(root / local) if not os.path.isabs(local) else local
+
+
+def _inside(local: str, root: Path) -> bool:
+    """Whether the file `local` really lies under `root` (symlinks resolved)."""
+    real = os.path.realpath(local)
+    return real == str(root) or real.startswith(str(root).rstrip(os.sep) + os.sep)
 
 
 def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:

@@ -47,12 +47,14 @@ class FetchConfig:
     backoff: float = 0.25  # first retry waits this long, then doubles (capped at 4 s)
     total_timeout: float = 60.0  # per line (attempts, redirects, backoff): stops a drip
     data_root: Path | None = None  # where relative paths resolve ($CAPSTONE_DATA_ROOT)
+    local_root: Path | None = None  # local reads only below it ($CAPSTONE_LOCAL_ROOT)
 
     @classmethod
     def from_params(cls, params: dict[str, Any], env: dict[str, str] | None = None) -> FetchConfig:
         """The stage params (defaults from the layout contract) and `$CAPSTONE_DATA_ROOT`."""
         environ = os.environ if env is None else env
         root = environ.get("CAPSTONE_DATA_ROOT") or None
+        fence = environ.get("CAPSTONE_LOCAL_ROOT") or params.get("local_root") or None
         return cls(
             connect_timeout=float(params.get("connect_timeout", 5.0)),
             read_timeout=float(params.get("read_timeout", 15.0)),
@@ -62,6 +64,7 @@ class FetchConfig:
             backoff=float(params.get("backoff", 0.25)),
             total_timeout=float(params.get("total_timeout", 60.0)),
             data_root=Path(root) if root else None,
+            local_root=Path(fence) if fence else None,
         )
 
 
@@ -126,6 +129,10 @@ def _local_path(text: str, cfg: FetchConfig) -> Path:
 
 
 def _read_local(path: Path, cfg: FetchConfig) -> bytes:
+    if cfg.local_root is not None:  # `capstone train` checks the TSV's folder before upload
+        real, fence = os.path.realpath(path), os.path.realpath(cfg.local_root)
+        if real != fence and not real.startswith(fence.rstrip(os.sep) + os.sep):
+            raise _Failure("forbidden_path", f"{path} is outside the local root {fence}")
     try:
         size = path.stat().st_size
         if size > cfg.max_bytes:

@@ -19,6 +19,7 @@ import pytest
 
 from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.errors import ExitCode
+from capstone_cli.tsv import SplitReport, split_tsv
 from tests.clirunner import RunCli
 from tests.reliability.test_bad_inputs import assert_clean_error, store_state
 
@@ -180,3 +181,39 @@ def test_the_store_is_private_whatever_the_umask(
         assert mode & 0o077 == 0, (path, oct(mode))  # nothing for group or others
         if path.is_file():
             assert mode & 0o700 in (0o600, 0o400), (path, oct(mode))
+
+
+def test_a_tsv_naming_files_outside_its_folder_publishes_none_of_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "images" / "ok.png").write_bytes(b"png")
+    (data / "link.png").symlink_to(tmp_path / "secret.png")
+    (tmp_path / "secret.png").write_bytes(b"secret")
+    tsv = data / "captions.tsv"
+    tsv.write_text(
+        "ok\timages/ok.png\n"
+        "shadow\t/etc/shadow\n"
+        "environ\tfile:///proc/self/environ\n"
+        "up\t../secret.png\n"
+        "link\tlink.png\n"
+    )
+    report = SplitReport()
+    chunks = list(split_tsv(tsv, lines_per_chunk=10, report=report))
+    assert b"".join(c.data or b"" for c in chunks) == f"ok\t{data}/images/ok.png\n".encode()
+    assert [(n, r.split(":")[0]) for n, r in report.malformed] == [
+        (2, "forbidden_path"), (3, "forbidden_path"), (4, "forbidden_path"), (5, "forbidden_path")
+    ]  # fmt: skip
+    # a root the user names
+    report = SplitReport()
+    chunks = list(split_tsv(tsv, lines_per_chunk=10, report=report, local_root=tmp_path))
+    assert [n for n, _ in report.malformed] == [2, 3, 4]  # relative paths resolve under it
+
+
+def test_train_strict_refuses_a_path_outside_the_tsvs_folder(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    tsv = tmp_path / "captions.tsv"
+    tsv.write_text("shadow\t/etc/shadow\n")
+    res = run_cli("train", "--tsv", str(tsv), "--strict", "--out", str(tmp_path / "o"), code=1)
+    assert_clean_error(res, ExitCode.ERROR, "captions.tsv:1: forbidden_path")
+    assert store_state(capstone_home) == ()

@@ -115,6 +115,17 @@ def test_an_unclosed_ipv6_bracket_is_a_malformed_line() -> None:
     assert (result.reason, result.data) == ("malformed_line", None), result.detail
 
 
+def test_local_reads_stay_under_the_local_root(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "ok.png").write_bytes(b"ok")
+    (tmp_path / "secret.png").write_bytes(b"secret")
+    (tmp_path / "root" / "link.png").symlink_to(tmp_path / "secret.png")
+    config = FetchConfig.from_params({}, {"CAPSTONE_LOCAL_ROOT": str(tmp_path / "root")})
+    assert fetch(str(tmp_path / "root" / "ok.png"), config).data == b"ok"
+    for url in ("/etc/shadow", "file:///proc/self/environ", str(tmp_path / "root" / "link.png")):
+        assert fetch(url, config).reason == "forbidden_path", url
+
+
 def test_dns_failure() -> None:
     result = fetch("http://no-such-host.invalid/a.jpg", FetchConfig(retries=0))
     assert result.reason == "dns", result.detail
