@@ -25,9 +25,15 @@ from PIL import Image
 
 from workers import runtime
 from workers.fetch import FetchConfig, fetch
-from workers.imaging import DEFAULT_MAX_PIXELS, process_image
+from workers.imaging import (
+    DEFAULT_MAX_PIXELS,
+    PixelBudget,
+    process_image,
+    release_large_blocks_to_the_os,
+)
 
 INPUT_NAMES = ("rawdata",)
+DEFAULT_PIXELS_IN_FLIGHT = 50_000_000  # = max_pixels: near-limit images one at a time
 REJECTS_FILE = "rejects.tsv"
 
 
@@ -90,6 +96,10 @@ class ImagesParams:
     image_size: int = 224
     max_pixels: int = DEFAULT_MAX_PIXELS
     concurrency: int = 16
+    # decoded at once by all threads: a transparent PNG costs ~12 bytes a pixel while decoded,
+    # flattened and resized, so 50 M pixels keep the stage under its 2Gi memory request while
+    # ordinary photos (0.3 M pixels) still decode `concurrency` at a time (bench_images_rss.py)
+    pixels_in_flight: int = DEFAULT_PIXELS_IN_FLIGHT
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> ImagesParams:
@@ -97,9 +107,13 @@ class ImagesParams:
             image_size=int(params.get("image_size", 224)),
             max_pixels=int(params.get("max_pixels", DEFAULT_MAX_PIXELS)),
             concurrency=int(params.get("concurrency", 16)),
+            pixels_in_flight=int(params.get("pixels_in_flight", DEFAULT_PIXELS_IN_FLIGHT)),
         )
-        if value.image_size < 1 or value.max_pixels < 1 or value.concurrency < 1:
-            raise ValueError(f"image_size, max_pixels and concurrency must be >= 1: {value}")
+        numbers = (value.image_size, value.max_pixels, value.concurrency, value.pixels_in_flight)
+        if min(numbers) < 1:
+            raise ValueError(
+                f"image_size, max_pixels, concurrency and pixels_in_flight must be >= 1: {value}"
+            )
         return value
 
 
@@ -113,6 +127,8 @@ class Stage:
         # our own max_pixels check replaces Pillow's global warning threshold
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         self._pool: ThreadPoolExecutor | None = None
+        self.budget = PixelBudget(self.params.pixels_in_flight)  # shared by the pool's threads
+        release_large_blocks_to_the_os()  # or freed images stay in each thread's heap arena
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -142,7 +158,9 @@ class Stage:
             fetched = fetch(line.url, config)
             if fetched.data is None:
                 return LineOutcome(line, fetched.reason, fetched.detail)
-            image = process_image(fetched.data, self.params.image_size, self.params.max_pixels)
+            image = process_image(
+                fetched.data, self.params.image_size, self.params.max_pixels, self.budget
+            )
         except Exception as exc:  # a bug or an exotic failure: one line must not fail the chunk
             print(f"line {line.stem}: unexpected {type(exc).__name__}: {exc}", flush=True)
             return LineOutcome(line, "io_error", f"unexpected {type(exc).__name__}: {exc}")
