@@ -217,3 +217,21 @@ def test_train_strict_refuses_a_path_outside_the_tsvs_folder(
     res = run_cli("train", "--tsv", str(tsv), "--strict", "--out", str(tmp_path / "o"), code=1)
     assert_clean_error(res, ExitCode.ERROR, "captions.tsv:1: forbidden_path")
     assert store_state(capstone_home) == ()
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        ("ftp://alice:s3cr3tT0ken@host:30650", ExitCode.USAGE),
+        ("grpc://alice:s3cr3tT0ken@host:notaport", ExitCode.USAGE),
+        ("alice:s3cr3tT0ken@[::1", ExitCode.USAGE),
+        ("grpc://alice:s3cr3tT0ken@127.0.0.1:9?token=s3cr3tT0ken", ExitCode.USAGE),
+    ],
+)
+def test_credentials_in_pachd_address_are_never_echoed(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, address: str, code: ExitCode
+) -> None:
+    monkeypatch.setenv("PACHD_ADDRESS", address)
+    res = run_cli("--backend", "pachyderm", "repo", "list", code=int(code))
+    message = assert_clean_error(res, code, "***@")
+    assert "s3cr3tT0ken" not in res.stdout + res.stderr, message
