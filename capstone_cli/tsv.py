@@ -123,6 +123,11 @@ def split_tsv(
             f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
         )
     if not path.is_file():
+        if path.exists():  # /dev/zero, a FIFO: reading one could block or never end
+            raise InputError(
+                f"{path} is not a regular file (a device, FIFO or socket)",
+                hint="give the caption<TAB>url file itself",
+            )
         raise InputError(f"{path}: no such file", hint="check the path of the TSV")
     report = report if report is not None else SplitReport()
     name = clean_file_path(path.name).lstrip("/")
@@ -134,7 +139,7 @@ def split_tsv(
             report.lines += 1
             if not raw.strip(b"\r\n"):
                 continue
-            checked = check_line(raw)
+            checked = _cr_only(raw) or check_line(raw)
             if isinstance(checked, str):
                 if strict:
                     raise InputError(
@@ -183,6 +188,16 @@ def split_tsv(
             f"{path} has no usable caption<TAB>url lines",
             hint="check the file format: one caption, a tab, one URL per line",
         )
+
+
+def _cr_only(raw: bytes) -> str | None:
+    """The reason for a line holding carriage returns inside it: CR-only line endings (classic
+    Mac OS) make the whole file one line, which would otherwise read as "N columns"."""
+    if b"\r" in raw.rstrip(b"\r\n"):
+        return (
+            "a carriage return inside the line: the file has CR-only line endings (convert to LF)"
+        )
+    return None
 
 
 def _absolute(url: str, root: Path) -> str:

@@ -18,17 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run.orphans import kill_orphans
 from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.engine.store.blobs import tmp_writer_alive
 from capstone_cli.engine.store.ioerrors import salvage_note
-from capstone_cli.engine.store.locks import run_lock
+from capstone_cli.engine.store.locks import run_in_progress, run_lock
 from capstone_cli.engine.store.space import (
     ensure_reserve,
     give_back_pages,
     on_full_disk_release_reserve,
 )
 from capstone_cli.engine.store.store import Store
+from capstone_cli.errors import InvalidNameError
 
 
 @dataclass
@@ -57,6 +59,9 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
         "JOIN commits c ON c.id=b.head WHERE c.finished IS NULL"
     ):
         report.problems.append(f"branch {repo}@{branch} points at unfinished commit {commit_set}")
+    for (path,) in db.execute("SELECT DISTINCT path FROM files"):
+        if not _valid_path(path):
+            report.problems.append(f"file row with an invalid path {path!r} (never written so)")
     referenced = [bytes(row[0]) for row in db.execute("SELECT DISTINCT blob FROM files")]
     damaged: list[bytes] = []
     for digest in referenced:
@@ -76,6 +81,14 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
     if fix and damaged:
         _quarantine(store, damaged, report)
     return report
+
+
+def _valid_path(path: str) -> bool:
+    """Whether a stored path is one `clean_file_path` would have produced (no `..`, `//`)."""
+    try:
+        return path != "/" and clean_file_path(path) == path
+    except InvalidNameError:
+        return False
 
 
 def _database_damage(db: sqlite3.Connection) -> str | None:
@@ -141,7 +154,8 @@ class _Leftovers:
         return [f"{len(items)} {what}" for items, what in parts if items]
 
 
-def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
+def _scan(store: Store, referenced: set[bytes], live_run: bool = False) -> _Leftovers:
+    """What nothing refers to; `live_run`: scratch directories belong to a run in progress."""
     db = store.db
     staged = _staged_blobs(store)
     rows = [
@@ -170,7 +184,8 @@ def _scan(store: Store, referenced: set[bytes]) -> _Leftovers:
         if tmp_writer_alive(p.name) is not True
     ]
     scratch = store.home / "scratch"
-    return _Leftovers(rows, orphans, tmp, list(scratch.iterdir()) if scratch.exists() else [])
+    dirs = list(scratch.iterdir()) if scratch.exists() and not live_run else []
+    return _Leftovers(rows, orphans, tmp, dirs)
 
 
 def _lost_database(store: Store, orphan_files: list[Path]) -> str | None:
@@ -195,7 +210,7 @@ def _lost_database(store: Store, orphan_files: list[Path]) -> str | None:
 
 
 def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bool) -> None:
-    found = _scan(store, referenced)
+    found = _scan(store, referenced, live_run=run_in_progress(store.home))
     lost = _lost_database(store, found.orphan_files)
     if lost:
         report.problems.append(lost)

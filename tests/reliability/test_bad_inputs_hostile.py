@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine.run.scratch import remove_tree
+from capstone_cli.engine.store.locks import run_lock
 from capstone_cli.errors import ExitCode
 from capstone_cli.tsv import SplitReport, split_tsv
 from tests.clirunner import RunCli
@@ -235,3 +237,48 @@ def test_credentials_in_pachd_address_are_never_echoed(
     res = run_cli("--backend", "pachyderm", "repo", "list", code=int(code))
     message = assert_clean_error(res, code, "***@")
     assert "s3cr3tT0ken" not in res.stdout + res.stderr, message
+
+
+# -- messages that say what is true -----------------------------------------------------------
+@pytest.mark.parametrize("kind", ["/dev/zero", "a FIFO"])
+def test_a_device_or_fifo_as_tsv_is_not_a_regular_file(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path, kind: str
+) -> None:
+    tsv = Path("/dev/zero")
+    if kind == "a FIFO":
+        tsv = tmp_path / "fifo.tsv"
+        os.mkfifo(tsv)
+    res = run_cli("train", "--tsv", str(tsv), "--out", str(tmp_path / "o"), code=1)
+    assert_clean_error(res, ExitCode.ERROR, "is not a regular file")
+    assert store_state(capstone_home) == ()
+
+
+def test_cr_only_line_endings_are_named_as_such(run_cli: RunCli, tmp_path: Path) -> None:
+    tsv = tmp_path / "mac.tsv"
+    tsv.write_bytes(b"a cat\thttp://x/1.jpg\ra dog\thttp://x/2.jpg\r")
+    res = run_cli("train", "--tsv", str(tsv), "--strict", "--out", str(tmp_path / "o"), code=1)
+    message = assert_clean_error(res, ExitCode.ERROR, "CR-only line endings")
+    assert "columns" not in message
+
+
+def test_fsck_during_a_run_does_not_call_its_scratch_leftovers(
+    run_cli: RunCli, capstone_home: Path
+) -> None:
+    run_cli("repo", "create", "r")
+    (capstone_home / "scratch" / "live-run").mkdir(parents=True)
+    with run_lock(capstone_home):  # a run holds the lock: its scratch directories are live
+        assert run_cli("fsck", "--json").json()["leftovers"] == []
+    assert run_cli("fsck", "--json").json()["leftovers"] == ["1 scratch dir(s) from earlier runs"]
+
+
+def test_fsck_flags_a_planted_dotdot_path(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    run_cli("put", "r@master:/a.txt", str(tmp_path / "a.txt"), "--no-run")
+    db = sqlite3.connect(capstone_home / "store.db")
+    db.execute("UPDATE files SET path='/../../etc/passwd'")
+    db.commit()
+    db.close()
+    res = run_cli("fsck", code=9)
+    assert "invalid path '/../../etc/passwd'" in res.stderr
