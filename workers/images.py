@@ -23,29 +23,29 @@ from typing import Any
 
 from PIL import Image
 
+from capstone_cli.protocol import stage_params, tsv_line
 from workers import runtime
 from workers.fetch import FetchConfig, fetch
-from workers.imaging import (
-    DEFAULT_MAX_PIXELS,
-    PixelBudget,
-    process_image,
-    release_large_blocks_to_the_os,
-)
+from workers.imaging import PixelBudget, process_image, release_large_blocks_to_the_os
 
 INPUT_NAMES = ("rawdata",)
-DEFAULT_PIXELS_IN_FLIGHT = 50_000_000  # = max_pixels: near-limit images one at a time
 REJECTS_FILE = "rejects.tsv"
 
 
 @dataclass(frozen=True)
 class ChunkLine:
-    """One line of a rawdata chunk: `caption` and `url` are empty when the line is malformed."""
+    """One line of a rawdata chunk: `caption` and `url` are empty when the line is malformed,
+    and `problem` says why (the shared line rule, `capstone_cli.protocol.tsv_line`)."""
 
     index: int
     caption: str
     url: str
     raw: str
-    malformed: bool
+    problem: str = ""
+
+    @property
+    def malformed(self) -> bool:
+        return bool(self.problem)
 
     @property
     def stem(self) -> str:
@@ -54,16 +54,12 @@ class ChunkLine:
 
 
 def parse_line(index: int, raw_bytes: bytes) -> ChunkLine:
-    """`caption<TAB>url`; no tab, more than one tab, an empty field or bad UTF-8 is malformed."""
+    """Line `index` of a chunk, parsed by the rule the split used to write it."""
     raw = raw_bytes.decode("utf-8", errors="replace").rstrip("\r")
-    try:
-        text = raw_bytes.decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return ChunkLine(index, "", "", raw, malformed=True)
-    parts = text.split("\t")
-    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-        return ChunkLine(index, "", "", raw, malformed=True)
-    return ChunkLine(index, parts[0].strip(), parts[1].strip(), raw, malformed=False)
+    parsed = tsv_line.parse_line(raw_bytes)
+    if isinstance(parsed, str):
+        return ChunkLine(index, "", "", raw, problem=parsed)
+    return ChunkLine(index, parsed[0], parsed[1], raw)
 
 
 def read_chunk(path: Path) -> list[ChunkLine]:
@@ -89,59 +85,29 @@ class LineOutcome:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class ImagesParams:
-    """The stage's parameters with the layout contract's defaults."""
-
-    image_size: int = 224
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    concurrency: int = 16
-    # decoded at once by all threads: a transparent PNG costs ~12 bytes a pixel while decoded,
-    # flattened and resized, so 50 M pixels keep the stage under its 2Gi memory request while
-    # ordinary photos (0.3 M pixels) still decode `concurrency` at a time (bench_images_rss.py)
-    pixels_in_flight: int = DEFAULT_PIXELS_IN_FLIGHT
-
-    @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> ImagesParams:
-        value = cls(
-            image_size=int(params.get("image_size", 224)),
-            max_pixels=int(params.get("max_pixels", DEFAULT_MAX_PIXELS)),
-            concurrency=int(params.get("concurrency", 16)),
-            pixels_in_flight=int(params.get("pixels_in_flight", DEFAULT_PIXELS_IN_FLIGHT)),
-        )
-        numbers = (value.image_size, value.max_pixels, value.concurrency, value.pixels_in_flight)
-        if min(numbers) < 1:
-            raise ValueError(
-                f"image_size, max_pixels, concurrency and pixels_in_flight must be >= 1: {value}"
-            )
-        return value
-
-
 class Stage:
     """Fetch, decode and resize every line of a chunk; one thread pool for the process."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.raw_params = dict(params)
-        self.params = ImagesParams.from_dict(params)
-        FetchConfig.from_params(params)  # fail fast on bad values, before any datum
+        self.params = stage_params.resolve("images", params)  # fails fast, before any datum
         # our own max_pixels check replaces Pillow's global warning threshold
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         self._pool: ThreadPoolExecutor | None = None
-        self.budget = PixelBudget(self.params.pixels_in_flight)  # shared by the pool's threads
+        self.budget = PixelBudget(self.params["pixels_in_flight"])  # shared by the pool's threads
         release_large_blocks_to_the_os()  # or freed images stay in each thread's heap arena
 
     @property
     def pool(self) -> ThreadPoolExecutor:
         """Created on first use and kept: with datum batching it serves every chunk."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.params.concurrency, "images")
+            self._pool = ThreadPoolExecutor(self.params["concurrency"], "images")
         return self._pool
 
     def process(self, ctx: runtime.DatumContext) -> None:
         chunk_file = ctx.input("rawdata")
         out_dir = ctx.out / chunk_file.name
         lines = read_chunk(chunk_file)
-        fetch_config = FetchConfig.from_params(self.raw_params, dict(ctx.env))
+        fetch_config = FetchConfig.from_params(self.params, dict(ctx.env))
         if lines:  # an empty chunk has no output (Pachyderm keeps no empty directories)
             out_dir.mkdir(parents=True, exist_ok=True)
         outcomes = list(self.pool.map(lambda line: self._one(line, fetch_config, out_dir), lines))
@@ -153,13 +119,13 @@ class Stage:
     def _one(self, line: ChunkLine, config: FetchConfig, out_dir: Path) -> LineOutcome:
         """Fetch + decode + write one line; every expected failure becomes a reason code."""
         if line.malformed:
-            return LineOutcome(line, "malformed_line", "expected caption<TAB>url")
+            return LineOutcome(line, "malformed_line", line.problem)
         try:
             fetched = fetch(line.url, config)
             if fetched.data is None:
                 return LineOutcome(line, fetched.reason, fetched.detail)
             image = process_image(
-                fetched.data, self.params.image_size, self.params.max_pixels, self.budget
+                fetched.data, self.params["image_size"], self.params["max_pixels"], self.budget
             )
         except Exception as exc:  # a bug or an exotic failure: one line must not fail the chunk
             print(f"line {line.stem}: unexpected {type(exc).__name__}: {exc}", flush=True)

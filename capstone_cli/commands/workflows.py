@@ -7,15 +7,13 @@ from typing import Annotated
 
 import typer
 
-from capstone_cli import ui
+from capstone_cli import project, ui
 from capstone_cli.commands import context
 from capstone_cli.commands.follow import follow_commit_sets
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.tsv import SplitReport
 from capstone_cli.workflows.predict import predict as run_predict
 from capstone_cli.workflows.train import train as run_train
-
-SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
 
 
 def train(
@@ -27,7 +25,7 @@ def train(
         Path | None,
         typer.Option("--local-root", help="Local images must be under it (default: the TSV's)."),
     ] = None,
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Split and upload the TSV, run images -> features -> consolidate -> model, fetch the model.
@@ -37,7 +35,7 @@ def train(
     result = run_train(
         context.backend(),
         tsv,
-        specs_dir=specs,
+        specs_dir=project.specs_dir(specs),
         out_dir=out,
         follow=follow_commit_sets,
         lines_per_datum=lines_per_datum,
@@ -93,7 +91,7 @@ def _fmt(value: object) -> str:
 def predict(
     images: Annotated[list[Path], typer.Argument(help="Image files to caption.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write <image>.txt.")] = Path("."),
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Caption images with the trained model (uploads them to inpredict, runs predict).
@@ -101,7 +99,11 @@ def predict(
     Example: capstone predict testdata/image.png
     """
     results = run_predict(
-        context.backend(), images, specs_dir=specs, out_dir=out, follow=follow_commit_sets
+        context.backend(),
+        images,
+        specs_dir=project.specs_dir(specs),
+        out_dir=out,
+        follow=follow_commit_sets,
     )
     if json_:
         ui.render_json(

@@ -26,6 +26,7 @@ from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.backends.pachyderm_convert import canonical_spec
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
+    AuthError,
     ConflictError,
     InputError,
     JobFailedError,
@@ -107,23 +108,25 @@ def test_unknown_context_is_a_usage_error(
         resolve_target()
 
 
-def test_connect_from_config_calls_get_version_with_the_session_token(
+def test_connect_from_config_calls_get_version_and_who_am_i_with_the_session_token(
     pachd: FakePachd, isolated_config: Path
 ) -> None:
+    pachd.auth_tokens = {"tok": "robot:ci"}
     context = {"pachd_address": f"grpc://{pachd.address}", "session_token": "tok", "project": "ml"}
     write_config(isolated_config, "c", {"c": context})
     client, project = connect()
     assert project == "ml"
-    assert pachd.methods() == ["GetVersion"]
-    assert pachd.metadata[0]["authn-token"] == "tok"
+    assert pachd.methods() == ["GetVersion", "WhoAmI"]
+    assert [m["authn-token"] for m in pachd.metadata] == ["tok", "tok"]
     client._channel.close()
 
 
 @pytest.mark.parametrize(
     ("failure", "version", "error", "hint_part"),
     [
-        ((CODES.UNAUTHENTICATED, "no authentication token"), None, PachydermError, "auth login"),
-        ((CODES.PERMISSION_DENIED, "not authorized"), None, PachydermError, "auth login"),
+        ((CODES.UNAUTHENTICATED, "no authentication token"), None, AuthError, "auth login"),
+        ((CODES.PERMISSION_DENIED, "not authorized"), None, AuthError, "auth login"),
+        ((CODES.INTERNAL, "token expiration is in the past"), None, AuthError, "auth login"),
         (None, (1, 13, 0), PachydermError, "embedded"),
         (None, (2, 7, 0), PachydermError, "embedded"),
     ],
@@ -137,8 +140,8 @@ def test_connect_rejects_auth_errors_and_other_versions(
 ) -> None:
     server = FakePachd(version=version or (2, 12, 2))
     try:
-        if failure:
-            server.fail("/versionpb_v2.API/GetVersion", *failure)
+        if failure:  # GetVersion needs no login; WhoAmI checks it (interceptor.go:41, 292)
+            server.fail("/auth_v2.API/WhoAmI", *failure)
         with pytest.raises(error) as caught:
             connect(server.address)
         assert not isinstance(caught.value, UnreachableError)
@@ -443,6 +446,9 @@ def test_jobs_map_states_counts_and_stats(backend: PachydermBackend, pachd: Fake
             reason="datum failed",
         ),
     ]
+    pachd.jobs.reverse()  # creation order: ListJob answers newest first
+    for name in ("images", "features"):
+        pachd.add_pipeline(name, {"pipeline": {"name": name}})
     jobs = backend.list_jobs()
     assert [(j.pipeline, j.state) for j in jobs] == [
         ("images", "JOB_SUCCESS"),
