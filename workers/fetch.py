@@ -261,7 +261,7 @@ def _get_once(url: str, cfg: FetchConfig, deadline: float) -> bytes | str:
     """The body of a 2xx answer, or the Location of a redirect; `_Failure` otherwise."""
     scheme, host, port, path = _request_target(url)
     if time.monotonic() >= deadline:
-        raise _Failure("timeout", f"not fetched within total_timeout {cfg.total_timeout} s")
+        raise _late(cfg)
     conn: http.client.HTTPConnection | None = None
     watchdog = _Watchdog(deadline)
     try:
@@ -280,18 +280,16 @@ def _get_once(url: str, cfg: FetchConfig, deadline: float) -> bytes | str:
             raise _Failure(f"http_{status}", f"HTTP {status} {response.reason}", transient)
         body = _read_body(response, cfg, deadline)
         if watchdog.fired:  # the shutdown may read as a clean end of the body
-            raise _Failure("timeout", f"not fetched within total_timeout {cfg.total_timeout} s")
+            raise _late(cfg)
         return body
     except _Failure:
         if watchdog.fired:
-            raise _Failure(
-                "timeout", f"not fetched within total_timeout {cfg.total_timeout} s"
-            ) from None
+            raise _late(cfg) from None
         raise
     except Exception as exc:
         failure = _classify(exc, host)
         if watchdog.fired:
-            failure = _Failure("timeout", f"not fetched within total_timeout {cfg.total_timeout} s")
+            failure = _late(cfg)
         if failure is None:
             raise
         raise failure from None
@@ -299,6 +297,10 @@ def _get_once(url: str, cfg: FetchConfig, deadline: float) -> bytes | str:
         watchdog.cancel()
         if conn is not None:
             conn.close()
+
+
+def _late(cfg: FetchConfig) -> _Failure:
+    return _Failure("timeout", f"not fetched within total_timeout {cfg.total_timeout} s")
 
 
 def _classify(exc: Exception, host: str) -> _Failure | None:

@@ -102,7 +102,6 @@ def _database_damage(db: sqlite3.Connection) -> str | None:
 
 def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
     """Move damaged blobs to blobs/quarantine/<sha256> so a re-put can restore them."""
-
     qdir = store.blobs.root / "quarantine"
     qdir.mkdir(parents=True, exist_ok=True)
     with run_lock(store.home, timeout=0), store.transaction():
@@ -120,6 +119,7 @@ def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
 
 
 def _move_to_quarantine(store: Store, files: list[Path]) -> None:
+    """Blob files the database does not know, moved to blobs/quarantine/ (kept, not deleted)."""
     if not files:
         return
     qdir = store.blobs.root / "quarantine"
