@@ -135,8 +135,8 @@ def _local_path(text: str, cfg: FetchConfig) -> Path:
 
 def _read_local(path: Path, cfg: FetchConfig) -> bytes:
     if cfg.local_root is not None:  # `capstone train` checks the TSV's folder before upload
-        real, fence = os.path.realpath(path), os.path.realpath(cfg.local_root)
-        if real != fence and not real.startswith(fence.rstrip(os.sep) + os.sep):
+        real, fence = os.path.normpath(path), os.path.normpath(cfg.local_root)  # lexical, as
+        if real != fence and not real.startswith(fence.rstrip(os.sep) + os.sep):  # `train`
             raise _Failure("forbidden_path", f"{path} is outside the local root {fence}")
     try:
         size = path.stat().st_size
