@@ -15,7 +15,7 @@ from pachyderm_sdk.api import pfs
 from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, rpc, rpc_error
 from capstone_cli.backends.pachyderm_convert import commit_info, file_entry, repo_info
 from capstone_cli.errors import AuthError, ConflictError, InputError, NotFoundError
-from capstone_cli.results import CommitInfo, FileEntry, RepoInfo, Upload
+from capstone_cli.results import CommitInfo, FileEntry, FilePage, RepoInfo, Upload
 
 T = TypeVar("T")
 CHUNK_BYTES = 16 * 1024 * 1024  # below pachd's and the SDK's 20 MB message limit
@@ -267,6 +267,31 @@ class PachydermFiles:
             with rpc(what, hint):
                 self.client.pfs.inspect_file(file=file)
         return entries
+
+    def list_files_page(
+        self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
+    ) -> FilePage:
+        """pachd pages ListFile itself: `number` entries after `pagination_marker`; a missing
+        path is an empty first page, checked with InspectFile as in `list_files`."""
+        file = self._file(repo, ref, path)
+        marker = self._file(repo, ref, after) if after else None
+        what, hint = f"list {repo}@{ref}:{path}", f"check the path with `capstone ls {repo}@{ref}`"
+        infos = self._stream(
+            what,
+            lambda: self.client.pfs.list_file(
+                file=file, pagination_marker=marker, number=limit + 1
+            ),
+            hint,
+        )
+        entries = [file_entry(info) for info in infos]
+        if not entries and not after and file.path != "/":
+            with rpc(what, hint):
+                self.client.pfs.inspect_file(file=file)
+        if len(entries) <= limit:
+            return FilePage(entries)
+        last = entries[limit - 1]
+        # pachd names directories with a trailing slash; the marker must sort after the dir
+        return FilePage(entries[:limit], last.path + ("/" if last.type == "dir" else ""))
 
     def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
         file = self._file(repo, ref, path)

@@ -290,7 +290,11 @@ class FakePfs:
             if name.startswith(prefix):
                 head, _, rest = name[len(prefix) :].partition("/")
                 children[prefix + head] = bool(rest)
-        return iter([self._info(commit, child, d) for child, d in children.items()])
+        infos = [self._info(commit, child, d) for child, d in children.items()]
+        # pachd's paging: entries (directories named `dir/`) after the marker, at most `number`
+        marker = req.pagination_marker.path if req.pagination_marker else ""
+        infos = sorted((i for i in infos if i.file.path > marker), key=lambda i: i.file.path)
+        return iter(infos[: req.number] if req.number else infos)
 
     def walk_file(self, req: pfs.WalkFileRequest, ctx: grpc.ServicerContext) -> Iterator[Any]:
         commit, path = self._read(req.file, ctx)
