@@ -21,7 +21,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.errors import InputError
+from capstone_cli.errors import InputError, NotFoundError, UsageError
 from capstone_cli.results import Upload
 
 MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
@@ -115,13 +115,13 @@ def split_tsv(
     which cannot read this machine's disk) a local path is an error.
     """
     if lines_per_chunk < 1:
-        raise InputError("--lines-per-datum must be at least 1", hint="use e.g. 5")
+        raise UsageError("--lines-per-datum must be at least 1", hint="use e.g. 5")
     if path.is_dir():
         raise InputError(
             f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
         )
     if not path.is_file():
-        raise InputError(f"{path}: no such file", hint="check the path of the TSV")
+        raise NotFoundError(f"{path}: no such file", hint="check the path of the TSV")
     report = report if report is not None else SplitReport()
     name = clean_file_path(path.name).lstrip("/")
     buffer: list[bytes] = []

@@ -9,9 +9,10 @@ import typer
 
 from capstone_cli import transfer, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.refs import parse_ref
+from capstone_cli.workflows.follow import follow_commit_sets
 
 
 def put(
@@ -34,7 +35,7 @@ def put(
         )
     ui.success(f"committed {len(plan.uploads)} file(s) to {ref.repo}@{ref.ref} ({commit.id})")
     if not no_run:
-        follow_commit_sets(context.backend(), [commit.id])
+        follow_commit_sets(context.backend(), [commit.id], TerminalProgress())
 
 
 def get(

@@ -10,9 +10,11 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import SpecError
 from capstone_cli.specs import stages
 from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.follow import follow_commit_sets
 
 SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
 StageArgs = Annotated[list[str] | None, typer.Argument(help="Stages (default: all).")]
@@ -60,9 +62,7 @@ def apply(
             for line in r.diff:
                 ui.info(f"    {line}")
     if not dry_run and not no_run:
-        from capstone_cli.commands.follow import follow_commit_sets
-
-        follow_commit_sets(backend, [r.job_id for r in results if r.job_id])
+        follow_commit_sets(backend, [r.job_id for r in results if r.job_id], TerminalProgress())
 
 
 def register(app: typer.Typer) -> None:
