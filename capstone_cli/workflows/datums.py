@@ -49,4 +49,5 @@ def datums_of(backend: Backend, target: str, specs_dir: Path) -> tuple[PipelineS
     if spec.input is None:
         raise SpecError(f"{spec.source}: the spec has no input", hint="add an input")
     check_dag([spec])  # a spec reading its own output: refused as `pipeline create` does
-    return spec, explain_datums(spec.input, store, pipeline=spec.name)
+    outputs = frozenset(p.name for p in backend.list_pipelines())
+    return spec, explain_datums(spec.input, store, pipeline=spec.name, outputs=outputs)

@@ -1,0 +1,47 @@
+"""The newcomer's path (issue 12): what a first-time user runs, checked offline.
+
+Unreachable images come from hostnames under `.invalid` (RFC 6761: never resolves), so the
+images stage rejects every line with `dns` without any network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.clirunner import RunCli
+from tests.conftest import REPO_ROOT
+
+SPECS = REPO_ROOT / "specs"
+
+
+def unreachable_tsv(folder: Path, lines: int, name: str = "unreachable.tsv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tsv = folder / name
+    tsv.write_text(
+        "".join(f"a dog {i}\thttp://img{i}.example.invalid/x.jpg\n" for i in range(lines))
+    )
+    return tsv
+
+
+def train_args(tsv: Path, tmp_path: Path) -> list[str]:
+    return ["train", "--tsv", str(tsv), "--specs", str(SPECS), "--out", str(tmp_path / "out")]
+
+
+def test_train_with_every_image_rejected_says_so_first(run_cli: RunCli, tmp_path: Path) -> None:
+    """#12 item 2: not "no model", but the rejects by reason and what to try offline."""
+    tsv = unreachable_tsv(tmp_path / "data", 7)
+    result = run_cli(*train_args(tsv, tmp_path), code=1)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: all 7 lines rejected: dns x7; no image to train on"]
+    assert "offline? try testdata/offline/train.tsv" in result.stderr
+    assert "produced no model" not in result.stderr
+
+    summary = run_cli(*train_args(tsv, tmp_path), "--json", code=1).json()
+    assert summary["rejected_images"] == {"dns": 7}
+    assert summary["error"].startswith("all 7 lines rejected")
+
+    datums = run_cli("datums", "consolidate", "--specs", str(SPECS))
+    warnings = [line for line in datums.stderr.splitlines() if line.startswith("warning:")]
+    assert not any("put files into" in w for w in warnings if "features@master" in w)
+    assert any("output of pipeline 'features'" in w for w in warnings)
+    assert len([w for w in warnings if "no partner" in w]) == 1
