@@ -2,8 +2,12 @@
 
 Pachyderm 2.x removed `put file --split line --target-file-datums N`; this is its client-side
 replacement. The file is read line by line (never whole: a 3.3M-line file in bounded memory) and
-every N good lines become one chunk named `/<file name>/<%016x index>`, as 1.x named them, so
-re-splitting the same file gives the same chunks and a re-upload changes nothing. Malformed
+every N good lines become one chunk `/<file name>/<chunk>`, the tutorial's layout. Pachyderm 1.x
+named chunks `%016x` from zero in every file; here the first 8 hex digits are the CRC-32 of the
+file name and the last 8 the index (`chunk_name`), so chunks of two TSVs in one rawdata repo
+never share a name: the stages key their outputs by chunk name alone (images `/<chunk>/`, the
+consolidate join on it), and equal names from two files collided there. Re-splitting the same
+file still gives the same chunks, so a re-upload changes nothing. Malformed
 lines are reported with their line numbers and skipped (or fail the split with `strict`).
 
 Memory stays bounded whatever the file holds: a line is read at most `MAX_LINE + 1` bytes at a
@@ -14,6 +18,7 @@ skipped in small reads and reported as malformed, never loaded.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,5 +182,10 @@ def _absolute(url: str, root: Path) -> str:
     return os.path.normpath(root / local) if not os.path.isabs(local) else local
 
 
+def chunk_name(tsv_name: str, index: int) -> str:
+    """The name of chunk `index` of the TSV called `tsv_name`, unique across TSVs (see above)."""
+    return f"{zlib.crc32(tsv_name.encode()):08x}{index:08x}"
+
+
 def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:
-    return Upload(f"/{name}/{index:016x}", data=b"".join(lines))
+    return Upload(f"/{name}/{chunk_name(name, index)}", data=b"".join(lines))

@@ -314,6 +314,10 @@ def render_status(report: Any) -> None:
             ],
             title="recent jobs",
         )
+    for job in report.failed_jobs:
+        out.print(
+            f"[red]failed job[/red] {job.pipeline}@{job.id}: {_escape(job.reason or job.state)}"
+        )
     for failed in report.failed:
         out.print(
             f"[red]failed datum[/red] {failed.job.pipeline}@{failed.job.id[:12]} "

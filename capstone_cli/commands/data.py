@@ -12,6 +12,7 @@ from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.refs import parse_ref
+from capstone_cli.workflows import files
 from capstone_cli.workflows.follow import follow_commit_sets
 
 
@@ -97,6 +98,26 @@ def commits(
     )
 
 
+delete_app = typer.Typer(help="Delete files (repos: `capstone repo delete`).", no_args_is_help=True)
+
+
+@delete_app.command("file")
+def delete_file(
+    target: Annotated[str, typer.Argument(help="REPO@BRANCH:PATH (a directory: recursively).")],
+    no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
+) -> None:
+    """Make a new commit without PATH, as `pachctl delete file`; the repo stays.
+
+    Example: capstone delete file rawdata@master:/test.tsv
+    """
+    ref = parse_ref(target, default_path="/")
+    commit = files.delete_file(context.backend(), ref.repo, ref.ref, ref.path)
+    ui.success(f"deleted {ref.repo}@{ref.ref}:{ref.path} ({commit.id})")
+    if not no_run:
+        follow_commit_sets(context.backend(), [commit.id], TerminalProgress())
+
+
 def register(app: typer.Typer) -> None:
     for fn in (put, get, ls, commits):
         app.command(rich_help_panel="Data")(fn)
+    app.add_typer(delete_app, name="delete", rich_help_panel="Data")

@@ -45,3 +45,51 @@ def test_train_with_every_image_rejected_says_so_first(run_cli: RunCli, tmp_path
     assert not any("put files into" in w for w in warnings if "features@master" in w)
     assert any("output of pipeline 'features'" in w for w in warnings)
     assert len([w for w in warnings if "no partner" in w]) == 1
+
+
+COLLIDING = """
+pipeline: {name: clash}
+transform:
+  cmd: [sh, -c, "echo same > /pfs/out/same.txt"]
+input:
+  pfs: {repo: in, glob: "/*"}
+---
+pipeline: {name: after}
+transform:
+  cmd: [sh, -c, "cp -r /pfs/clash/. /pfs/out/"]
+input:
+  pfs: {repo: clash, glob: "/"}
+"""
+
+
+def test_the_failed_job_named_is_the_cause(run_cli: RunCli, tmp_path: Path) -> None:
+    """#12 item 3: a job that fails as a whole (two datums write one path) is the one named,
+    by the error and by `status`, not the downstream job it left unrunnable."""
+    for name in ("a", "b"):
+        (tmp_path / name).write_text(name)
+    run_cli("put", "in@master", str(tmp_path / "a"), str(tmp_path / "b"))
+    spec = tmp_path / "clash.yaml"
+    spec.write_text(COLLIDING)
+    failed = run_cli("pipeline", "create", "-f", str(spec), code=5)
+    assert "of pipeline clash ended in JOB_FAILURE" in failed.stderr
+    assert "duplicate path" in failed.stderr and "capstone logs -p clash" in failed.stderr
+    status = run_cli("status", "--json").json()
+    assert [j["pipeline"] for j in status["failed_jobs"]] == ["clash"]
+    assert "failed job clash@" in run_cli("status").stdout
+
+
+def test_delete_file_makes_a_commit_without_the_path(run_cli: RunCli, tmp_path: Path) -> None:
+    """#12 item 3: `capstone delete file REPO@BRANCH:PATH`, directories recursively."""
+    src = tmp_path / "src"
+    (src / "dir" / "deep").mkdir(parents=True)
+    (src / "dir" / "deep" / "x.txt").write_text("x")
+    (src / "dir" / "y.txt").write_text("y")
+    (src / "keep.txt").write_text("k")
+    run_cli("put", "r@master", str(src))
+    run_cli("delete", "file", "r@master:/dir")
+    assert [e["path"] for e in run_cli("ls", "r@master", "--json").json()] == ["/keep.txt"]
+    assert len(run_cli("commits", "r@master", "--json").json()) == 2
+    missing = run_cli("delete", "file", "r@master:/dir", code=4)
+    assert "no such file" in missing.stderr or "not found" in missing.stderr
+    run_cli("delete", "file", "nope@master:/x", code=4)
+    assert len(run_cli("commits", "r@master", "--json").json()) == 2

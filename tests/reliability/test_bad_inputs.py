@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.errors import ExitCode
-from capstone_cli.tsv import SplitReport, split_tsv
+from capstone_cli.tsv import SplitReport, chunk_name, split_tsv
 from tests.clirunner import Result, RunCli
 from tests.conftest import REPO_ROOT
 
@@ -173,7 +173,7 @@ def test_tsv_malformed_lines_without_strict_are_skipped_with_their_reason(
     ]
     assert_clean_error(result, ExitCode.NOT_FOUND, "produced no model")
     out = tmp_path / "chunk.tsv"
-    run_cli("get", "rawdata@master:/captions.tsv/0000000000000000", "-o", str(out))
+    run_cli("get", f"rawdata@master:/captions.tsv/{chunk_name('captions.tsv', 0)}", "-o", str(out))
     assert (
         out.read_bytes()
         == (
