@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -27,6 +28,11 @@ class CapstoneGroup(TyperGroup):
         except KeyboardInterrupt:
             ui.info("interrupted: what finished is kept; run the command again to resume")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except BrokenPipeError:
+            # `capstone logs -j ID | head`: the reader has all it wanted, a normal end (Click
+            # would exit 1). stdout goes to /dev/null so the final flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(int(ExitCode.OK))
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:

@@ -20,11 +20,20 @@ from rich.table import Table
 
 from capstone_cli.errors import CapstoneError
 
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A closed pipe (`capstone logs | head`) means the reader is done: raise it for the app
+        to end quietly with 0 (`app.py`), where Rich would exit 1."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 _width = int(os.environ["CAPSTONE_WIDTH"]) if os.environ.get("CAPSTONE_WIDTH") else None
-out = Console(highlight=False, width=_width)
+out = _Console(highlight=False, width=_width)
 if _width is None and not out.is_terminal:
-    out = Console(highlight=False, width=200)  # pipes and CI: no folding at 80 columns
-err = Console(stderr=True, width=_width, highlight=False, soft_wrap=True)
+    out = _Console(highlight=False, width=200)  # pipes and CI: no folding at 80 columns
+err = _Console(stderr=True, width=_width, highlight=False, soft_wrap=True)
 
 
 def is_tty() -> bool:

@@ -195,4 +195,7 @@ class EmbeddedBackend(Backend):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]:
-        return logsmod.query_logs(self.store, pipeline, job_id, datum_id, master, follow)
+        # `follow` as pachctl: keep streaming new lines until the caller stops (Ctrl-C)
+        return logsmod.query_logs(
+            self.store, pipeline, job_id, datum_id, master, follow, forever=follow
+        )

@@ -10,6 +10,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.errors import UsageError
+from capstone_cli.workflows.lookup import check_pipeline, log_lines
 
 job_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
 datum_app = typer.Typer(help="List a job's datums.", no_args_is_help=True)
@@ -43,7 +44,10 @@ def jobs(
     json_: JsonOpt = False,
 ) -> None:
     """List jobs, newest first, with Pachyderm's states and datum counts."""
-    items = context.backend().list_jobs(pipeline)
+    backend = context.backend()
+    if pipeline is not None:
+        check_pipeline(backend, pipeline)
+    items = backend.list_jobs(pipeline)
     if limit:
         items = items[:limit]
     if json_:
@@ -104,7 +108,9 @@ def datum_list(
 
 
 def logs(
-    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="Only this pipeline's logs.")
+    ] = None,
     job: Annotated[
         str | None, typer.Option("--job", "-j", help="JOB_ID or PIPELINE@JOB_ID")
     ] = None,
@@ -120,13 +126,19 @@ def logs(
         pipeline, job = _pipeline_job(job)
     if master and not pipeline:
         raise UsageError("--master needs --pipeline", hint="e.g. capstone logs -p images --master")
-    for line in context.backend().logs(pipeline, job, datum, master, follow):
-        if json_:
-            ui.render_json_line(line.to_json())
-        else:
-            ui.render_text(
-                f"{line.ts[11:19]} {line.pipeline} {line.datum[:12] or 'master'} {line.message}"
-            )
+    lines = log_lines(context.backend(), pipeline, job, datum, master, follow)
+    try:
+        for line in lines:
+            if json_:
+                ui.render_json_line(line.to_json())
+            else:
+                ui.render_text(
+                    f"{line.ts[11:19]} {line.pipeline} {line.datum[:12] or 'master'} {line.message}"
+                )
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+        # Ctrl-C is how `logs -f` ends, as `pachctl logs -f`: a normal exit
 
 
 def register(root: typer.Typer) -> None:
