@@ -6,10 +6,12 @@ images stage rejects every line with `dns` without any network.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, capstone_cmd, subprocess_env
 
 SPECS = REPO_ROOT / "specs"
 
@@ -93,3 +95,21 @@ def test_delete_file_makes_a_commit_without_the_path(run_cli: RunCli, tmp_path: 
     assert "no such file" in missing.stderr or "not found" in missing.stderr
     run_cli("delete", "file", "nope@master:/x", code=4)
     assert len(run_cli("commits", "r@master", "--json").json()) == 2
+
+
+def test_rerun_after_an_interrupted_train_says_it_resumes(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    """#12 item 6: a train stopped after its upload (here killed there, as Ctrl-C would leave
+    it: committed, jobs not finished); the re-run resumes and says so."""
+    tsv = unreachable_tsv(tmp_path / "data", 3)
+    env = subprocess_env(capstone_home) | {"CAPSTONE_FAULT": "kill:train.uploaded"}
+    killed = subprocess.run(
+        [*capstone_cmd(), *train_args(tsv, tmp_path)], env=env, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    again = run_cli(*train_args(tsv, tmp_path), code=1)
+    assert "unchanged since the last upload: resuming the interrupted run" in again.stderr
+    assert "all 3 lines rejected" in again.stderr  # it did run the jobs
+    third = run_cli(*train_args(tsv, tmp_path), code=1)
+    assert "unchanged since the last upload: nothing to run" in third.stderr
