@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capstone_cli.errors import CapstoneError
+from capstone_cli.results import TERMINAL_JOB_STATES
 
 
 class _Console(Console):
@@ -185,6 +186,7 @@ class JobsDisplay:
         self.last_plain_at = 0.0
         self.live: Any = None
         self.extra: dict[str, str] = {}
+        self.final_rate: dict[str, str] = {}
 
     def __enter__(self) -> JobsDisplay:
         if is_tty():
@@ -192,6 +194,8 @@ class JobsDisplay:
 
             self.live = Live(console=err, refresh_per_second=4, transient=False)
             self.live.__enter__()
+        else:
+            info(self.title)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -203,14 +207,20 @@ class JobsDisplay:
         self.extra[pipeline] = text
 
     def _rate_eta(self, job: Any) -> tuple[str, str]:
+        key = job.id + job.pipeline
+        if key in self.final_rate:  # a finished job's rate is what it was when it finished
+            return self.final_rate[key], ""
         done = job.data_processed + job.data_skipped + job.data_failed + job.data_recovered
         now = time.monotonic()
-        t0, d0 = self.first_seen.setdefault(job.id + job.pipeline, (now, done))
-        if now - t0 < 0.5 or done <= d0:
-            return "", ""
-        rate = (done - d0) / (now - t0)
-        left = max(job.data_total - done, 0)
-        return f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+        t0, d0 = self.first_seen.setdefault(key, (now, done))
+        rate_text, eta = "", ""
+        if now - t0 >= 0.5 and done > d0:
+            rate = (done - d0) / (now - t0)
+            left = max(job.data_total - done, 0)
+            rate_text, eta = f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+        if job.state in TERMINAL_JOB_STATES:
+            self.final_rate[key] = rate_text
+        return rate_text, eta
 
     def update(self, jobs: Sequence[Any]) -> None:
         if self.live is not None:

@@ -8,9 +8,12 @@ import typer
 
 from capstone_cli import ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import UsageError
 from capstone_cli.workflows.lookup import check_pipeline, log_lines
+from capstone_cli.workflows.status import is_empty
+
+SHORT_ID = 12  # as the status view; a unique prefix names a job everywhere
 
 job_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
 datum_app = typer.Typer(help="List a job's datums.", no_args_is_help=True)
@@ -41,13 +44,17 @@ def _pipeline_job(ref: str) -> tuple[str, str]:
 def jobs(
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Only this one.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N jobs (0: all).")] = 0,
+    all_: AllOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List jobs, newest first, with Pachyderm's states and datum counts."""
+    """List jobs, newest first, with Pachyderm's states and datum counts.
+
+    IDs are shortened to 12 characters (any unique prefix names a job); --json has them whole.
+    """
     backend = context.backend()
     if pipeline is not None:
         check_pipeline(backend, pipeline)
-    items = backend.list_jobs(pipeline)
+    items = [j for j in backend.list_jobs(pipeline) if all_ or not is_empty(j)]
     if limit:
         items = items[:limit]
     if json_:
@@ -60,22 +67,21 @@ def jobs(
         )
         return
     ui.render_table(
-        ["PIPELINE", "ID", "STATE", "PROGRESS", "SKIPPED", "FAILED", "CREATED", "REASON"],
+        ["PIPELINE", "ID", "STATE", "PROGRESS", "FAILED", "CREATED", "REASON"],
         [
             (
                 j.pipeline,
-                j.id,
+                j.id[:SHORT_ID],
                 j.state,
                 f"{j.data_processed + j.data_skipped + j.data_failed + j.data_recovered}"
                 f"/{j.data_total}",
-                j.data_skipped,
                 j.data_failed,
-                j.created[:19].replace("T", " "),
+                j.created[5:19].replace("T", " "),
                 j.reason,
             )
             for j in items
         ],
-        empty="no jobs yet",
+        empty="no jobs yet" if all_ else "no jobs with datums yet (--all: every job)",
     )
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
+from capstone_cli import ui
+from capstone_cli.results import JobInfo
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT, capstone_cmd, subprocess_env
 
@@ -113,3 +116,50 @@ def test_rerun_after_an_interrupted_train_says_it_resumes(
     assert "all 3 lines rejected" in again.stderr  # it did run the jobs
     third = run_cli(*train_args(tsv, tmp_path), code=1)
     assert "unchanged since the last upload: nothing to run" in third.stderr
+
+
+COPY = """
+pipeline: {name: copy}
+transform:
+  cmd: [sh, -c, "cp -r /pfs/in/. /pfs/out/"]
+input:
+  pfs: {repo: in, glob: "/*"}
+"""
+
+
+def test_jobs_hide_empty_jobs_and_show_short_ids(
+    run_cli: RunCli, tmp_path: Path, capstone_home: Path
+) -> None:
+    """#12 items 4 and 7: the 0/0 job of pipeline creation only with --all; at 80 columns a
+    job is one line with a short ID (the whole ID in --json)."""
+    run_cli("repo", "create", "in")
+    spec = tmp_path / "copy.yaml"
+    spec.write_text(COPY)
+    run_cli("pipeline", "create", "-f", str(spec))  # no data yet: an empty job
+    (tmp_path / "a.txt").write_text("a")
+    run_cli("put", "in@master", str(tmp_path / "a.txt"))
+    everything = run_cli("jobs", "--all", "--json").json()
+    assert [j["data_total"] for j in everything] == [1, 0]
+    assert [j["data_total"] for j in run_cli("jobs", "--json").json()] == [1]
+    assert [j["data_total"] for j in run_cli("status", "--json").json()["recent_jobs"]] == [1]
+    assert len(run_cli("status", "--all", "--json").json()["recent_jobs"]) == 2
+    env = subprocess_env(capstone_home) | {"CAPSTONE_WIDTH": "80"}
+    shown = subprocess.run([*capstone_cmd(), "jobs"], env=env, capture_output=True, check=True)
+    table = shown.stdout.decode().splitlines()
+    full = everything[0]["id"]
+    assert len(table) == 2 and full not in table[1] and full[:12] in table[1]
+    assert max(len(line) for line in table) <= 80
+    run_cli("job", "inspect", f"copy@{full[:12]}")  # the short ID names the job
+
+
+def test_a_finished_jobs_rate_stops_changing() -> None:
+    """#12 item 4: the live display's rate is frozen when the job finishes."""
+    display = ui.JobsDisplay("jobs")
+    job = JobInfo("images", "abc", "JOB_RUNNING", data_total=10, data_processed=4)
+    display.first_seen[job.id + job.pipeline] = (time.monotonic() - 10, 0)
+    running_rate, eta = display._rate_eta(job)
+    assert running_rate.endswith("/s") and eta
+    job.state, job.data_processed = "JOB_SUCCESS", 10
+    finished = display._rate_eta(job)
+    display.first_seen[job.id + job.pipeline] = (time.monotonic() - 1000, 0)  # time passes
+    assert display._rate_eta(job) == (finished[0], "") and finished[0].endswith("/s")

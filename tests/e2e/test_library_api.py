@@ -115,3 +115,5 @@ def test_train_from_python_fetches_the_model(backend: Backend, tmp_path: Path) -
     final = recorder.of("jobs")[-1]
     assert final == [(name, "JOB_SUCCESS", total) for name, _, total in final]
     assert [name for name, _, _ in final] == PIPELINES
+    # the model stage shows as running (with its one datum) while it trains, not CREATED 0/0
+    assert any(("model", "JOB_RUNNING", 1) in rows for rows in recorder.of("jobs"))  # type: ignore[operator]
