@@ -31,10 +31,12 @@ class _Console(Console):
 
 
 _width = int(os.environ["CAPSTONE_WIDTH"]) if os.environ.get("CAPSTONE_WIDTH") else None
-out = _Console(highlight=False, width=_width)
-if _width is None and not out.is_terminal:
-    out = _Console(highlight=False, width=200)  # pipes and CI: no folding at 80 columns
-err = _Console(stderr=True, width=_width, highlight=False, soft_wrap=True)
+# NO_COLOR (no-color.org): Rich drops only colours; bold and italic go too, as users expect.
+_colours: Any = None if os.environ.get("NO_COLOR") else "auto"
+out = _Console(highlight=False, width=_width, color_system=_colours)
+if _width is None and not out.is_terminal:  # pipes and CI: no folding at 80 columns
+    out = _Console(highlight=False, width=200, color_system=_colours)
+err = _Console(stderr=True, width=_width, highlight=False, soft_wrap=True, color_system=_colours)
 
 
 def is_tty() -> bool:

@@ -11,6 +11,7 @@ from capstone_cli import transfer, ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.commands.progress import TerminalProgress
+from capstone_cli.errors import UsageError
 from capstone_cli.refs import parse_ref
 from capstone_cli.workflows import files
 from capstone_cli.workflows.follow import follow_commit_sets
@@ -21,12 +22,18 @@ def put(
     sources: Annotated[list[Path], typer.Argument(help="Files or directories to upload.")],
     message: Annotated[str, typer.Option("--message", "-m", help="Commit description.")] = "",
     no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
+    split: Annotated[str | None, typer.Option("--split", hidden=True)] = None,
 ) -> None:
     """Upload files or directories in ONE commit, creating the repo if needed.
 
     Directories are uploaded recursively: their contents go under PATH.
     Example: capstone put inpredict@master testdata/image.png
     """
+    if split is not None:  # pachctl 1.x's `put file --split line`: what train does
+        raise UsageError(
+            "capstone put has no --split (Pachyderm 2.x removed it)",
+            hint="`capstone train --tsv FILE [--lines-per-datum N]` splits a TSV into chunks",
+        )
     ref = parse_ref(target)
     path = target.partition(":")[2] or "/"
     plan = transfer.plan_uploads(sources, path, sizes=ui.is_tty())

@@ -59,8 +59,9 @@ def apply(
         for r in results:
             verb = f"would be {r.action}" if dry_run and r.action != "unchanged" else r.action
             ui.info(f"{r.pipeline}: {verb}")
-            for line in r.diff:
-                ui.info(f"    {line}")
+            if r.action == "updated":  # a creation's diff against nothing says nothing
+                for line in r.diff:
+                    ui.info(f"    {line}")
     if not dry_run and not no_run:
         follow_commit_sets(backend, [r.job_id for r in results if r.job_id], TerminalProgress())
 

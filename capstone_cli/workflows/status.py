@@ -112,9 +112,10 @@ def to_dot(pipelines: list[PipelineInfo]) -> str:
             f'  "{p.name}" [shape=box, color={color}, label="{p.name}\\n'
             f'{p.last_job_state or p.state}"];'
         )
-    for src, dst in dag_edges(pipelines):
-        if src not in names:
-            lines.append(f'  "{src}" [shape=cylinder];')
+    edges = dag_edges(pipelines)
+    for source in dict.fromkeys(src for src, _ in edges if src not in names):
+        lines.append(f'  "{source}" [shape=cylinder];')
+    for src, dst in edges:
         lines.append(f'  "{src}" -> "{dst}";')
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -125,9 +126,10 @@ def to_mermaid(pipelines: list[PipelineInfo]) -> str:
     names = {p.name for p in pipelines}
     for p in pipelines:
         lines.append(f"  {p.name}[{p.name}: {p.last_job_state or p.state}]")
-    for src, dst in dag_edges(pipelines):
-        if src not in names:
-            lines.append(f"  {src}[({src})]")
+    edges = dag_edges(pipelines)
+    for source in dict.fromkeys(src for src, _ in edges if src not in names):
+        lines.append(f"  {source}[({source})]")  # each input repo declared once
+    for src, dst in edges:
         lines.append(f"  {src} --> {dst}")
     return "\n".join(lines) + "\n"
 
