@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capstone_cli.results import (
     ApplyResult,
@@ -22,13 +22,26 @@ from capstone_cli.results import (
     Upload,
 )
 
+if TYPE_CHECKING:  # the engine is imported only where a backend runs it
+    from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.fsck import FsckReport
+    from capstone_cli.engine.inputs import Input
+
+
 ProgressFn = Callable[[list[JobInfo]], None]
 
 
 class Backend(ABC):
-    """Operations the workflow commands need, on either backend."""
+    """Operations the workflow commands need, on either backend.
+
+    Workflows never ask which backend they hold: what differs is a declared capability
+    (`local_paths`) or a method that a backend refuses with a UsageError and a hint
+    (`fsck`, `explain_datums` and `run_pending` need the embedded engine's store).
+    """
 
     name: str = ""
+    local_paths: bool = False
+    """Whether workers read this machine's files, so a TSV line may name a local image path."""
 
     # -- repos ---------------------------------------------------------------------------
     @abstractmethod
@@ -132,6 +145,20 @@ class Backend(ABC):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]: ...
+
+    @abstractmethod
+    def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
+        """Process every pending job in DAG order (`capstone run`); a cluster runs its own."""
+
+    # -- checks without running ----------------------------------------------------------
+    @abstractmethod
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        """The datums `node` yields on the current branch heads, with unmatched files and
+        warnings, computed without running anything."""
+
+    @abstractmethod
+    def fsck(self, *, fix: bool = False) -> FsckReport:
+        """Check the store's invariants; with `fix`, remove unreferenced leftovers."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

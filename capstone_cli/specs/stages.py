@@ -26,10 +26,10 @@ import yaml
 from capstone_cli.engine.names import check_pipeline_name
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.errors import CapstoneError, NotFoundError, SpecError
+from capstone_cli.protocol.params_env import PARAMS_ENV
 
 STAGE_ORDER = ("images", "features", "consolidate", "model", "predict")
 TRAINING_STAGES = STAGE_ORDER[:4]
-PARAMS_ENV = "CAPSTONE_PARAMS"
 
 
 @dataclass(frozen=True)

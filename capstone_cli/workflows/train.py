@@ -62,7 +62,7 @@ def train(
         tsv,
         lines_per_chunk=lines_per_datum,
         strict=strict,
-        allow_local=backend.name == "embedded",
+        allow_local=backend.local_paths,
         report=report,
     )
     # The first chunk is split before anything is written: a missing, empty or unusable TSV

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from capstone_cli.engine.store.blobs import INLINE_MAX
-from capstone_cli.engine.store.store import NewFile, Store
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli
 
 

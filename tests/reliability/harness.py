@@ -286,7 +286,7 @@ def check_invariants(home: Path, *, after_rerun: bool = False) -> list[str]:
     - every job in a terminal state has a finished output commit;
     and, after a successful re-run: no unfinished job, no scratch directory left.
     """
-    from capstone_cli.engine.store.fsck import fsck
+    from capstone_cli.engine.fsck import fsck
     from capstone_cli.engine.store.store import Store
 
     if not (home / "store.db").exists():

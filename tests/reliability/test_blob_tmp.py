@@ -16,7 +16,8 @@ import pytest
 
 from capstone_cli.engine import procid
 from capstone_cli.engine.store.blobs import INLINE_MAX, TMP_PREFIX
-from capstone_cli.engine.store.store import NewFile, Store
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli
 from tests.conftest import capstone_cmd, subprocess_env
 
@@ -75,7 +76,7 @@ def test_only_files_of_writers_that_are_gone_are_removed(capstone_home: Path) ->
             }
             for name in names.values():
                 (tmp / name).write_bytes(b"partial")
-            from capstone_cli.engine.store.fsck import fsck
+            from capstone_cli.engine.fsck import fsck
 
             # before: the dead and reused writers' files and the unknown one are leftovers
             assert fsck(store).leftovers == ["3 temporary upload file(s)"]

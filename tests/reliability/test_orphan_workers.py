@@ -20,7 +20,7 @@ from tests.clirunner import RunCli
 from tests.conftest import capstone_cmd, subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "batch_stage.py"
+STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "run" / "batch_stage.py"
 
 pytestmark = pytest.mark.skipif(not procid.HAVE_PROC, reason="orphan killing needs /proc")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from capstone_cli.engine.datums.glob import Glob, compile_template
 from capstone_cli.engine.datums.listing import Datum, DepthLimitedSource, KeyedInputs, evaluate
+from capstone_cli.engine.datums.memsource import path_depth
 from capstone_cli.engine.inputs import FileSource, Input, JoinInput, PfsInput
-from capstone_cli.engine.store.memsource import path_depth
 
 __all__ = ["DatumReport", "Diagnostics", "explain_datums"]
 

@@ -12,7 +12,8 @@ pointing at it, and serves datums one by one with Pachyderm's semantics (referen
 - after the last datum, the pending call is answered CANCELLED and the process is killed.
 The scratch root is a fixed path per slot (cmd's `/pfs` is rewritten once), re-populated for
 every datum: fresh `<root>/<input name>` dirs and an empty `<root>/out`. The messages are
-encoded by `workers.nextdatum` (the same wire bytes as pachyderm_sdk, without its import cost).
+encoded by `capstone_cli.protocol.nextdatum` (the same wire bytes as pachyderm_sdk, without its
+import cost).
 
 Per datum the worker waits on one gRPC round trip (~0.3 ms here) plus what the engine does
 between a result and the next offer (collect outputs, re-populate), so the rest is moved out of
@@ -53,7 +54,7 @@ from capstone_cli.engine.run.scratch import collect_outputs, remove_tree, rewrit
 from capstone_cli.engine.run.spawn import kill_group
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
-from workers.nextdatum import decode_request, encode_response
+from capstone_cli.protocol.nextdatum import decode_request, encode_response
 
 PREMATURE = "user code exited prematurely"
 
@@ -84,7 +85,7 @@ class WorkerEndpoint:
         self.server.start()
 
     def _next_datum(self, error: str, context: Any) -> list[str]:
-        """NextDatumRequest.error in, NextDatumResponse.env out (see `workers.nextdatum`)."""
+        """NextDatumRequest.error in, NextDatumResponse.env out (see `protocol.nextdatum`)."""
         with self.cond:
             if self.taken:
                 self.result = error

@@ -11,7 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from capstone_cli.engine import faults
-from capstone_cli.engine.store.store import Store, now
+from capstone_cli.engine.store.records import now
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import NotFoundError
 from capstone_cli.results import TERMINAL_JOB_STATES, DatumInfo, JobInfo
 

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 
 from capstone_cli.engine.inputs import PfsInput, leaf_inputs
 from capstone_cli.engine.run import jobs as jobsmod
-from capstone_cli.engine.run import pipelines as pipelinesmod
-from capstone_cli.engine.store.store import Commit, Store
+from capstone_cli.engine.run.pipeline_records import PipelineRecord, list_pipelines
+from capstone_cli.engine.store.records import Commit
+from capstone_cli.engine.store.store import Store
 
 
-def _input_branches(rec: pipelinesmod.PipelineRecord) -> list[tuple[str, str]]:
+def _input_branches(rec: PipelineRecord) -> list[tuple[str, str]]:
     if rec.spec.input is None:
         return []
     leaves = [leaf for leaf in leaf_inputs(rec.spec.input) if isinstance(leaf, PfsInput)]
@@ -25,10 +26,10 @@ def _input_branches(rec: pipelinesmod.PipelineRecord) -> list[tuple[str, str]]:
 
 
 def downstream_order(
-    records: list[pipelinesmod.PipelineRecord],
+    records: list[PipelineRecord],
     changed: Iterable[tuple[str, str]],
     forced: Iterable[str],
-) -> list[pipelinesmod.PipelineRecord]:
+) -> list[PipelineRecord]:
     """Pipelines reached from `changed` branches or `forced` pipelines, upstream first."""
     reached = set(changed)
     affected = {name for name in forced}
@@ -44,7 +45,7 @@ def downstream_order(
                 affected.add(rec.name)
                 reached.add((rec.name, rec.spec.output_branch))
                 grew = True
-    order: list[pipelinesmod.PipelineRecord] = []
+    order: list[PipelineRecord] = []
     placed: set[str] = set()
     pending = [by_name[n] for n in sorted(affected) if n in by_name]
     while pending:
@@ -69,7 +70,7 @@ def propagate(
     forced: Iterable[str] = (),
 ) -> list[str]:
     """Open output commits and JOB_CREATED jobs in `commit_set`; returns the pipelines."""
-    records = pipelinesmod.list_pipelines(store)
+    records = list_pipelines(store)
     started: list[str] = []
     for rec in downstream_order(records, changed, forced):
         inputs: list[tuple[str, str, int | None]] = []

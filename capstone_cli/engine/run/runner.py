@@ -25,10 +25,11 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import logs
 from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_env, run_slot
 from capstone_cli.engine.run.fanout import fan_out
-from capstone_cli.engine.run.pipelines import PipelineRecord, find_pipeline
+from capstone_cli.engine.run.pipeline_records import PipelineRecord, find_pipeline
 from capstone_cli.engine.run.scratch import clean_orphans
 from capstone_cli.engine.store.locks import run_lock
-from capstone_cli.engine.store.store import Store, walk_tree
+from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.store.tree import walk_tree
 from capstone_cli.errors import ConflictError
 from capstone_cli.results import JobInfo
 

@@ -20,7 +20,8 @@ from capstone_cli.engine.datums.listing import Datum
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run.orphans import kill_orphans
 from capstone_cli.engine.store.blobs import INLINE_MAX
-from capstone_cli.engine.store.store import Commit, Store
+from capstone_cli.engine.store.records import Commit
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
 
 _PFS = re.compile(r"(^|[\s\"'=:(,])/pfs(?=$|[/\s\"';),])")

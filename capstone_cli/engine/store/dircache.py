@@ -2,7 +2,7 @@
 
 Directories are implicit in the store (a file row `/a/b/c` makes `/a/` and `/a/b/` exist), but
 datum listing needs them with a hash (BLAKE2b-256 over the children's hashes in path order,
-names excluded: the definition `store.walk_tree` implements) and a size. Computing them reads
+names excluded: the definition `tree.walk_tree` implements) and a size. Computing them reads
 every file of the commit, which for a 3-million-file repo is most of a listing's cost, so the
 result is stored per commit: a finished commit never changes, so it stays valid until the commit
 is deleted. It is filled lazily, by the first walk of a finished commit, in one short

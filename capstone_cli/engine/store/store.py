@@ -1,4 +1,7 @@
-"""The versioned file store: repos, branches, commits, commit sets and files.
+"""The versioned file store: `Store` writes and reads commits' file trees.
+
+Repos, branches and commits themselves are `commits.CommitStore`, which `Store` extends; the
+records are in `records.py`.
 
 Every commit holds its full file tree as rows of `files` (path -> blob), copied from its parent
 with one `INSERT ... SELECT`, so reads never walk a commit chain. A commit is written in ONE
@@ -13,11 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from capstone_cli.engine import faults
@@ -30,75 +29,11 @@ from capstone_cli.engine.names import (
 )
 from capstone_cli.engine.store import db as dbmod
 from capstone_cli.engine.store import dircache
-from capstone_cli.engine.store.blobs import BlobStore
-from capstone_cli.errors import ConflictError, InputError, NotFoundError, UsageError
+from capstone_cli.engine.store.commits import CommitStore
+from capstone_cli.engine.store.records import Commit, Entry, NewFile
+from capstone_cli.errors import ConflictError, NotFoundError, UsageError
 
 BATCH = 2000
-
-
-def now() -> str:
-    """RFC 3339 UTC timestamp with microseconds (sortable as text)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def new_id() -> str:
-    """A commit-set (global) ID: 32 hex characters, like Pachyderm's."""
-    return uuid.uuid4().hex
-
-
-@dataclass(frozen=True)
-class Repo:
-    id: int
-    name: str
-    type: str
-    description: str
-    created: str
-
-
-@dataclass(frozen=True)
-class Commit:
-    """A commit; `id` is its commit-set (global) ID, `rowid` the internal key."""
-
-    rowid: int
-    repo: str
-    branch: str
-    id: str
-    parent: int | None
-    origin: str
-    description: str
-    started: str
-    finished: str | None
-    error: str
-    size: int
-    parent_id: str | None = None  # the parent's commit-set ID
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A file or an implicit directory under a listed path."""
-
-    path: str
-    type: str  # "file" | "dir"
-    size: int
-
-
-@dataclass(frozen=True)
-class NewFile:
-    """A file to write into a commit: content from bytes or a local path."""
-
-    path: str
-    data: bytes | None = None
-    source: str | Path | None = None
-
-
-_COMMIT_COLS = (
-    "c.id, r.name, c.branch, c.commit_set, c.parent, c.origin, c.description, c.started, "
-    "c.finished, c.error, c.size, (SELECT p.commit_set FROM commits p WHERE p.id=c.parent)"
-)
-
-
-def _commit(row: tuple[object, ...]) -> Commit:
-    return Commit(*row)  # type: ignore[arg-type]
 
 
 class _Unchanged(Exception):
@@ -109,246 +44,8 @@ class _Unchanged(Exception):
         self.head = head
 
 
-class Store:
-    """An embedded store rooted at a directory (CAPSTONE_HOME)."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        try:
-            home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(
-                f"cannot create the store directory {home}: {exc.strerror}",
-                hint="set CAPSTONE_HOME to a writable directory",
-            ) from exc
-        self.db = dbmod.connect(home / "store.db")
-        self.blobs = BlobStore(self.db, home / "blobs")
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One atomic write on this store (see `db.transaction`)."""
-        return dbmod.transaction(self.db)
-
-    # -- repos ---------------------------------------------------------------------------
-    def create_repo(
-        self, name: str, *, type: str = "user", description: str = "", exist_ok: bool = False
-    ) -> Repo:
-        check_repo_name(name)
-        with dbmod.transaction(self.db):
-            existing = self._repo_or_none(name)
-            if existing is not None:
-                if exist_ok:
-                    return existing
-                raise ConflictError(
-                    f"repo {name!r} already exists",
-                    hint=f"use it as it is, or `capstone repo delete {name}` first",
-                )
-            repo = self._insert_repo(name, type, description)
-        return repo
-
-    def _insert_repo(self, name: str, type: str, description: str) -> Repo:
-        """Insert a repo with an empty master branch (inside the caller's transaction)."""
-        self.db.execute(
-            "INSERT INTO repos(name, type, description, created) VALUES(?,?,?,?)",
-            (name, type, description, now()),
-        )
-        repo = self.get_repo(name)
-        self.db.execute(
-            "INSERT INTO branches(repo_id, name, head) VALUES(?, 'master', NULL)", (repo.id,)
-        )
-        return repo
-
-    def _repo_or_none(self, name: str) -> Repo | None:
-        row = self.db.execute(
-            "SELECT id, name, type, description, created FROM repos WHERE name=?", (name,)
-        ).fetchone()
-        return Repo(*row) if row else None
-
-    def get_repo(self, name: str) -> Repo:
-        repo = self._repo_or_none(name)
-        if repo is None:
-            raise NotFoundError(
-                f"repo {name!r} not found",
-                hint="list repos with `capstone repo list`, or create it with "
-                f"`capstone repo create {name}`",
-            )
-        return repo
-
-    def list_repos(self, include_hidden: bool = False) -> list[Repo]:
-        rows = self.db.execute(
-            "SELECT id, name, type, description, created FROM repos ORDER BY created DESC, name"
-        ).fetchall()
-        repos = [Repo(*r) for r in rows]
-        return repos if include_hidden else [r for r in repos if r.type == "user"]
-
-    def delete_repo(self, name: str) -> None:
-        """Delete a repo with its branches, commits and file rows (blobs are GC'd later)."""
-        with dbmod.transaction(self.db):
-            repo = self.get_repo(name)
-            commit_ids = [
-                r[0] for r in self.db.execute("SELECT id FROM commits WHERE repo_id=?", (repo.id,))
-            ]
-            for cid in commit_ids:
-                self.db.execute("DELETE FROM files WHERE commit_id=?", (cid,))
-                dircache.delete_rows(self.db, cid)
-            self.db.execute("DELETE FROM branches WHERE repo_id=?", (repo.id,))
-            self.db.execute("UPDATE commits SET parent=NULL WHERE repo_id=?", (repo.id,))
-            self.db.execute("DELETE FROM commits WHERE repo_id=?", (repo.id,))
-            self.db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
-
-    def repo_size(self, name: str, branch: str = "master") -> int:
-        head = self.head(name, branch)
-        return head.size if head else 0
-
-    # -- branches and commits ------------------------------------------------------------
-    def branches(self, repo: str) -> list[str]:
-        r = self.get_repo(repo)
-        return [
-            row[0]
-            for row in self.db.execute(
-                "SELECT name FROM branches WHERE repo_id=? ORDER BY name", (r.id,)
-            )
-        ]
-
-    def ensure_branch(self, repo: str, branch: str) -> None:
-        """Create an empty branch when missing (inside or outside a transaction)."""
-        check_branch_name(branch)
-        r = self.get_repo(repo)
-        self.db.execute(
-            "INSERT OR IGNORE INTO branches(repo_id, name, head) VALUES(?,?,NULL)", (r.id, branch)
-        )
-
-    def head(self, repo: str, branch: str = "master") -> Commit | None:
-        r = self.get_repo(repo)
-        row = self.db.execute(
-            "SELECT head FROM branches WHERE repo_id=? AND name=?", (r.id, branch)
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"branch {branch!r} not found in repo {repo!r}",
-                hint=f"list branches with `capstone repo inspect {repo}`",
-            )
-        return self.commit_by_rowid(row[0]) if row[0] is not None else None
-
-    def commit_by_rowid(self, rowid: int) -> Commit:
-        row = self.db.execute(
-            f"SELECT {_COMMIT_COLS} FROM commits c JOIN repos r ON r.id=c.repo_id WHERE c.id=?",
-            (rowid,),
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"commit #{rowid} not found")
-        return _commit(row)
-
-    def resolve(self, repo: str, ref: str) -> Commit:
-        """A commit from a branch name (its head) or a commit-set ID (or unique prefix)."""
-        r = self.get_repo(repo)
-        row = self.db.execute(
-            "SELECT head FROM branches WHERE repo_id=? AND name=?", (r.id, ref)
-        ).fetchone()
-        if row is not None:
-            if row[0] is None:
-                raise NotFoundError(
-                    f"branch {repo}@{ref} has no commits yet",
-                    hint=f"put files with `capstone put {repo}@{ref} FILE...`",
-                )
-            return self.commit_by_rowid(row[0])
-        rows = self.db.execute(
-            f"SELECT {_COMMIT_COLS} FROM commits c JOIN repos r ON r.id=c.repo_id "
-            "WHERE c.repo_id=? AND c.commit_set LIKE ? LIMIT 2",
-            (r.id, ref.lower() + "%"),
-        ).fetchall()
-        if len(rows) == 1 and len(ref) >= 6:
-            return _commit(rows[0])
-        raise NotFoundError(
-            f"no branch or commit {ref!r} in repo {repo!r}",
-            hint=f"list commits with `capstone commits {repo}`",
-        )
-
-    def list_commits(self, repo: str, branch: str | None = None, limit: int = 0) -> list[Commit]:
-        r = self.get_repo(repo)
-        sql = (
-            f"SELECT {_COMMIT_COLS} FROM commits c JOIN repos r ON r.id=c.repo_id WHERE c.repo_id=?"
-        )
-        args: list[object] = [r.id]
-        if branch is not None:
-            sql += " AND c.branch=?"
-            args.append(branch)
-        sql += " ORDER BY c.id DESC"
-        if limit:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [_commit(row) for row in self.db.execute(sql, args)]
-
-    def commits_in_set(self, commit_set: str) -> list[Commit]:
-        rows = self.db.execute(
-            f"SELECT {_COMMIT_COLS} FROM commits c JOIN repos r ON r.id=c.repo_id "
-            "WHERE c.commit_set=? ORDER BY c.id",
-            (commit_set,),
-        ).fetchall()
-        return [_commit(row) for row in rows]
-
-    def start_commit(
-        self,
-        repo: str,
-        branch: str = "master",
-        *,
-        commit_set: str | None = None,
-        origin: str = "USER",
-        description: str = "",
-        parent: int | str | None = "head",
-    ) -> Commit:
-        """Open a commit (must run inside a transaction); its tree starts as the parent's.
-
-        `parent="head"` uses the branch head; the branch head moves only in `finish_commit`.
-        """
-        r = self.get_repo(repo)
-        self.ensure_branch(repo, branch)
-        if parent == "head":
-            head = self.head(repo, branch)
-            parent_id: int | None = head.rowid if head else None
-        else:
-            parent_id = parent  # type: ignore[assignment]
-        cur = self.db.execute(
-            "INSERT INTO commits(repo_id, branch, commit_set, parent, origin, description, started)"
-            " VALUES(?,?,?,?,?,?,?)",
-            (r.id, branch, commit_set or new_id(), parent_id, origin, description, now()),
-        )
-        rowid = int(cur.lastrowid or 0)
-        if parent_id is not None:
-            self.db.execute(
-                "INSERT INTO files(commit_id, path, blob, size, datum) "
-                "SELECT ?, path, blob, size, datum FROM files WHERE commit_id=?",
-                (rowid, parent_id),
-            )
-        return self.commit_by_rowid(rowid)
-
-    def finish_commit(self, commit: Commit, *, error: str = "", move_head: bool = True) -> Commit:
-        """Finish a commit (inside a transaction): size, finished time, branch head."""
-        faults.checkpoint("store.finish_commit")
-        size = self.db.execute(
-            "SELECT COALESCE(SUM(size), 0) FROM files WHERE commit_id=?", (commit.rowid,)
-        ).fetchone()[0]
-        self.db.execute(
-            "UPDATE commits SET finished=?, error=?, size=? WHERE id=?",
-            (now(), error, size, commit.rowid),
-        )
-        dircache.delete_rows(self.db, commit.rowid)  # none expected: only finished ones cache
-        if move_head:
-            self.db.execute(
-                "UPDATE branches SET head=? WHERE repo_id=(SELECT repo_id FROM commits WHERE id=?)"
-                " AND name=?",
-                (commit.rowid, commit.rowid, commit.branch),
-            )
-        faults.checkpoint("store.head_moved")
-        return self.commit_by_rowid(commit.rowid)
+class Store(CommitStore):
+    """An embedded store rooted at a directory (CAPSTONE_HOME): commits and their file trees."""
 
     # -- writing files -------------------------------------------------------------------
     def put_files(
@@ -591,7 +288,7 @@ class Store:
     def walk_commit(self, commit: Commit, max_depth: int | None = None) -> Iterator[FileInfo]:
         """Every file and directory of `commit` (at most `max_depth` deep), in path order.
 
-        Directory hashes and sizes are those of `walk_tree`; a finished commit's are computed
+        Directory hashes and sizes are those of `tree.walk_tree`; a finished commit's are computed
         by its first walk and cached, an open commit's are computed on each walk.
         """
         return dircache.walk(self.db, commit.rowid, commit.finished is not None, max_depth)
@@ -621,54 +318,6 @@ def _prefetch(
     with ThreadPoolExecutor(max_workers=8) as pool:
         while batch := list(itertools.islice(it, BATCH)):
             yield from zip(batch, pool.map(load, batch), strict=True)
-
-
-def walk_tree(files: Iterable[tuple[str, bytes, int]]) -> Iterator[FileInfo]:
-    """Turn sorted (path, digest, size) file rows into FileInfos with directories.
-
-    Directories come before their contents (`/a/` < `/a/x`) and carry a hash over their
-    children's hashes in path order (names excluded, as in Pachyderm) and the total size. The
-    whole listing is materialised once because a directory's hash needs all its children.
-    """
-    rows = list(files)
-    # per directory, its children in path order: (True, dir path) or (False, file digest)
-    dir_children: dict[str, list[tuple[bool, bytes | str]]] = {"/": []}
-    dir_size: dict[str, int] = {"/": 0}
-    order: list[tuple[str, bytes | None, int]] = []
-    for path, digest, size in rows:
-        parts = path.strip("/").split("/")
-        parent = "/"
-        for i in range(len(parts) - 1):
-            d = "/" + "/".join(parts[: i + 1]) + "/"
-            if d not in dir_children:
-                dir_children[d] = []
-                dir_size[d] = 0
-                dir_children[parent].append((True, d))
-                order.append((d, None, 0))
-            parent = d
-        dir_children[parent].append((False, digest))
-        order.append((path, digest, size))
-        for d in _ancestors_with_slash(path):
-            dir_size[d] += size
-    dir_hash: dict[str, str] = {}
-    for d in sorted(dir_children, key=len, reverse=True):
-        h = hashlib.blake2b(digest_size=32)
-        for is_dir, key in dir_children[d]:
-            h.update(bytes.fromhex(dir_hash[key]) if is_dir else key)  # type: ignore[index,arg-type]
-        dir_hash[d] = h.hexdigest()
-    out = [FileInfo("/", True, dir_hash["/"], dir_size["/"])]
-    for path, file_digest, size in order:
-        if file_digest is None:
-            out.append(FileInfo(path, True, dir_hash[path], dir_size[path]))
-        else:
-            out.append(FileInfo(path, False, file_digest.hex(), size))
-    out.sort(key=lambda f: f.path)
-    yield from out
-
-
-def _ancestors_with_slash(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
 
 
 def open_store(home: Path) -> Store:

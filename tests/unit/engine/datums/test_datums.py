@@ -15,6 +15,7 @@ import pytest
 
 from capstone_cli.engine.datums.explain import explain_datums
 from capstone_cli.engine.datums.listing import Datum, DatumInput, datum_id, list_datums, sort_inputs
+from capstone_cli.engine.datums.memsource import MemorySource
 from capstone_cli.engine.inputs import (
     CronInput,
     CrossInput,
@@ -25,7 +26,6 @@ from capstone_cli.engine.inputs import (
     PfsInput,
     UnionInput,
 )
-from capstone_cli.engine.store.memsource import MemorySource
 from capstone_cli.errors import NotFoundError
 
 DATA = MemorySource({"data": {f"/foo{i}": b"input" for i in range(50)}})

@@ -9,7 +9,8 @@ import pytest
 
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.store.blobs import INLINE_MAX
-from capstone_cli.engine.store.store import NewFile, Store
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import ConflictError, InvalidNameError, NotFoundError
 
 

@@ -11,7 +11,9 @@ import pytest
 from capstone_cli.engine.datums.listing import list_datums
 from capstone_cli.engine.inputs import FileInfo, JoinInput, PfsInput
 from capstone_cli.engine.store import dircache
-from capstone_cli.engine.store.store import Commit, NewFile, Store, walk_tree
+from capstone_cli.engine.store.records import Commit, NewFile
+from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.store.tree import walk_tree
 from capstone_cli.errors import NotFoundError
 
 NESTED = {

@@ -7,7 +7,8 @@ from typing import Any
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run.propagation import on_input_commit
-from capstone_cli.engine.store.store import Commit, NewFile, Store
+from capstone_cli.engine.store.records import Commit, NewFile
+from capstone_cli.engine.store.store import Store
 from capstone_cli.specs.parse import parse_spec
 
 

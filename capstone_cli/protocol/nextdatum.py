@@ -10,7 +10,7 @@ A batching worker calls NextDatum once per datum, and importing `pachyderm_sdk` 
 embedded engine's, which serves the call), so both sides encode these two messages here:
 protobuf's wire format for a string field is the tag byte (field 1, wire type 2 = 0x0A), a
 varint length and the UTF-8 bytes. Unknown fields are skipped, as protobuf requires.
-`tests/unit/engine/test_nextdatum_wire.py` checks every direction against pachyderm_sdk's
+`tests/unit/protocol/test_nextdatum_wire.py` checks every direction against pachyderm_sdk's
 generated classes.
 """
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine.run import jobs as J
+from capstone_cli.engine.run import pipeline_records as PR
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import ConflictError, NotFoundError, SpecError
-from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
+from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]
 
@@ -34,7 +35,7 @@ def test_spec_codec_round_trips(store: Store) -> None:
         transform={"env": {"K": "V"}, "acceptReturnCode": [2], "errCmd": ["true"]},
         datumTimeout="5s",
     )
-    assert P.spec_from_json(P.spec_to_json(spec)) == spec
+    assert PR.spec_from_json(PR.spec_to_json(spec)) == spec
 
 
 def test_create_makes_output_repo_and_a_job_on_current_heads(store: Store) -> None:
@@ -70,7 +71,7 @@ def test_create_refusals(store: Store, setup: str, error: type[Exception]) -> No
     with pytest.raises(error):
         P.create_pipeline(store, spec)
     if setup != "pipeline exists":
-        assert P.find_pipeline(store, "copy") is None
+        assert PR.find_pipeline(store, "copy") is None
 
 
 def test_missing_input_branch_is_created_empty(store: Store) -> None:
@@ -92,23 +93,23 @@ def test_apply_is_idempotent_and_diffs(store: Store) -> None:
     )
     assert dry.action == "updated" and dry.job_id is None
     assert any(line.startswith("+") and "datumTries" in line for line in dry.diff)
-    assert P.get_pipeline(store, "copy").version == 1
+    assert PR.get_pipeline(store, "copy").version == 1
     upd = P.apply_pipeline(store, make_spec("copy", COPY, pfs("in", "/*"), datumTries=5))
-    assert upd.action == "updated" and P.get_pipeline(store, "copy").version == 2
+    assert upd.action == "updated" and PR.get_pipeline(store, "copy").version == 2
 
 
 def test_update_keeps_salt_and_reprocess_reruns_everything(store: Store, tmp_path: Path) -> None:
     put(store, "in", {f"/f{i}": b"x" for i in range(4)})
     P.create_pipeline(store, make_spec("copy", COPY, pfs("in", "/*")))
     R.run_pending(store)
-    salt = P.get_pipeline(store, "copy").salt
+    salt = PR.get_pipeline(store, "copy").salt
     changed = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/ && true"]
     P.update_pipeline(store, make_spec("copy", changed, pfs("in", "/*")))
-    assert P.get_pipeline(store, "copy").salt == salt
+    assert PR.get_pipeline(store, "copy").salt == salt
     (job,) = R.run_pending(store)
     assert counts(job) == ("JOB_SUCCESS", 4, 0, 4, 0, 0)
     P.update_pipeline(store, make_spec("copy", changed, pfs("in", "/*")), reprocess=True)
-    assert P.get_pipeline(store, "copy").salt != salt
+    assert PR.get_pipeline(store, "copy").salt != salt
     (job,) = R.run_pending(store)
     assert counts(job) == ("JOB_SUCCESS", 4, 4, 0, 0, 0)
     assert len(tree(store, "copy")) == 4
@@ -128,12 +129,12 @@ def test_stop_pauses_and_start_resumes(store: Store) -> None:
     put(store, "in", {"/a": b"1"})
     P.create_pipeline(store, make_spec("copy", COPY, pfs("in", "/*")))
     P.set_stopped(store, "copy", True)
-    assert P.pipeline_state(store, P.get_pipeline(store, "copy")) == "PIPELINE_PAUSED"
+    assert P.pipeline_state(store, PR.get_pipeline(store, "copy")) == "PIPELINE_PAUSED"
     assert R.run_pending(store) == []
     P.set_stopped(store, "copy", False)
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS"
-    info = P.pipeline_info(store, P.get_pipeline(store, "copy"))
+    info = P.pipeline_info(store, PR.get_pipeline(store, "copy"))
     assert (info.state, info.last_job_state, info.inputs) == (
         "PIPELINE_RUNNING",
         "JOB_SUCCESS",
@@ -150,6 +151,6 @@ def test_delete_refuses_with_downstream_then_removes_everything(store: Store) ->
         P.delete_pipeline(store, "up")
     P.delete_pipeline(store, "down")
     P.delete_pipeline(store, "up", keep_repo=True)
-    assert P.list_pipelines(store) == [] and J.list_jobs(store) == []
+    assert PR.list_pipelines(store) == [] and J.list_jobs(store) == []
     assert store.get_repo("up").name == "up"
     P.create_pipeline(store, make_spec("up", COPY, pfs("in", "/*")))  # reuses its old repo

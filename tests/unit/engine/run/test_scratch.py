@@ -12,7 +12,7 @@ from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.run.scratch import collect_outputs
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
-from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
+from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 TRICKY = {
     "/a/x": b"1",

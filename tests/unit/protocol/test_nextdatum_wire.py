@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
 
-from workers.nextdatum import decode_request, decode_response, encode_request, encode_response
+from capstone_cli.protocol.nextdatum import (
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
 
 ENVS = [
     [],

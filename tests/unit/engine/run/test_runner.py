@@ -13,7 +13,7 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
-from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
+from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]
 

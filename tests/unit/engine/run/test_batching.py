@@ -12,9 +12,9 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
-from tests.unit.engine.engine_helpers import counts, make_spec, pfs, put, tree
+from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 STAGE = str(Path(__file__).with_name("batch_stage.py"))
 
 

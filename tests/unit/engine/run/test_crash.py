@@ -14,9 +14,9 @@ import pytest
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.store.store import Store
-from tests.unit.engine.engine_helpers import make_spec, pfs, put, tree
+from tests.unit.engine.run.engine_helpers import make_spec, pfs, put, tree
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 N = 6
 
 
