@@ -14,7 +14,6 @@ class TerminalProgress:
 
     def __init__(self) -> None:
         self.display: ui.JobsDisplay | None = None
-        self.uploaded = 0
 
     def jobs_started(self, title: str) -> None:
         self.jobs_finished()
@@ -30,7 +29,7 @@ class TerminalProgress:
             self.display = None
 
     def upload_bytes(self, n: int) -> None:
-        self.uploaded += n
+        pass  # train streams its split (size unknown up front); `put` draws its own byte bar
 
     def message(self, text: str) -> None:
         ui.info(text)

@@ -12,7 +12,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
-from capstone_cli.workflows.status import status_report, to_dot, to_mermaid
+from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
 
 
 def status(
@@ -72,7 +72,7 @@ def dag(
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Mermaid output.")] = False,
 ) -> None:
     """Draw the pipeline graph, coloured by each pipeline's last job state."""
-    pipelines = context.backend().list_pipelines()
+    pipelines = dag_pipelines(context.backend())
     if dot:
         ui.render_text(to_dot(pipelines).rstrip())
     elif mermaid:

@@ -50,9 +50,8 @@ def status_report(
 ) -> StatusReport:
     """Pipelines (in DAG order), running and recent jobs (empty finished jobs only with
     `show_all`), the latest failed job of each pipeline, and failed datums with log tails."""
-    pipelines = backend.list_pipelines()
-    order = dag_order(pipelines)
-    pipelines = sorted(pipelines, key=lambda p: order.index(p.name))
+    pipelines = dag_pipelines(backend)
+    order = [p.name for p in pipelines]
     jobs = [j for j in backend.list_jobs() if show_all or not is_empty(j)]
     running = [j for j in jobs if not j.terminal]
     report = StatusReport(pipelines, jobs[:recent], running)
@@ -67,6 +66,13 @@ def status_report(
             for datum, lines in failed_datum_tail(backend, job, tail):
                 report.failed.append(FailedDatum(job, datum, lines))
     return report
+
+
+def dag_pipelines(backend: Backend) -> list[PipelineInfo]:
+    """The pipelines in DAG order (`capstone dag`, `status`)."""
+    pipelines = backend.list_pipelines()
+    order = dag_order(pipelines)
+    return sorted(pipelines, key=lambda p: order.index(p.name))
 
 
 def dag_order(pipelines: list[PipelineInfo]) -> list[str]:

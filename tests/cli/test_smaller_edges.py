@@ -43,6 +43,8 @@ def test_dag_declares_each_input_repo_once(run_cli: RunCli) -> None:
     assert mermaid.count("rawdata[(rawdata)]") == 1
     assert "rawdata --> images" in mermaid and "rawdata --> consolidate" in mermaid
     assert run_cli("dag", "--dot").stdout.count('"rawdata" [shape=cylinder]') == 1
+    drawn = run_cli("dag").stdout.splitlines()  # #12 item 4: in pipeline (DAG) order
+    assert [line.split("──▶ ")[1].split()[0] for line in drawn] == TRAINING
 
 
 @pytest.mark.parametrize(("no_color", "styled"), [("1", False), ("", True)])
