@@ -15,7 +15,13 @@ from capstone_cli.backends.base import Backend
 from capstone_cli.results import JobInfo
 from capstone_cli.workflows.diagnosis import job_failure
 from capstone_cli.workflows.progress import SILENT, Progress
-from capstone_cli.workflows.status import dag_order, in_dag_order, is_empty
+from capstone_cli.workflows.status import dag_order, in_dag_order
+
+
+def _nothing_to_do(job: JobInfo) -> bool:
+    """Planned with no datum (running or finished 0/0, no failure): `is_empty` before it ends.
+    A JOB_CREATED job is still shown: its datums are not counted yet."""
+    return job.data_total == 0 and not job.reason and job.state != "JOB_CREATED"
 
 
 @dataclass
@@ -31,7 +37,7 @@ class _Shown:
     done: set[str] = field(default_factory=set)
 
     def update(self, jobs: list[JobInfo]) -> None:
-        shown = [j for j in in_dag_order(jobs, self.order) if not is_empty(j)]
+        shown = [j for j in in_dag_order(jobs, self.order) if not _nothing_to_do(j)]
         if not shown or shown[0].id in self.done:
             return
         if shown[0].id != self.current:

@@ -84,6 +84,7 @@ def train(
     faults.checkpoint("train.uploaded")
     _warn_malformed(tsv, report, progress)
     changed = commit.id != head_before
+    unfinished = False
     if not changed:
         # a killed or interrupted earlier train may have left this upload's jobs unfinished
         unfinished = any(j.id == commit.id and not j.terminal for j in backend.list_jobs())
@@ -92,7 +93,9 @@ def train(
             if unfinished
             else f"{tsv} is unchanged since the last upload: nothing to run"
         )
-    commit_sets = [r.job_id for r in applied if r.job_id] + [commit.id]
+    commit_sets = [r.job_id for r in applied if r.job_id]
+    if changed or unfinished:  # an upload finished earlier has no job of this run
+        commit_sets.append(commit.id)
     result = TrainResult(split=report, commit=commit, changed=changed)
     try:
         result.jobs = follow_commit_sets(backend, commit_sets, progress)
