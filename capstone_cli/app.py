@@ -139,6 +139,7 @@ def main_options(
 
 def _register() -> None:
     from capstone_cli.commands import (
+        dashboard,
         data,
         datums,
         fsck,
@@ -159,6 +160,7 @@ def _register() -> None:
     jobs.register(app)
     status.register(app)
     fsck.register(app)
+    dashboard.register(app)
 
 
 _register()

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, NotFoundError, UsageError
+from capstone_cli.protocol.tsv_line import MAX_LINE, parse_line
 from capstone_cli.results import Upload
 
-MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
 _SKIP_READ = 1 << 16  # the rest of an over-long line is skipped this many bytes at a time
 SCHEMES = ("", "file", "http", "https")  # what the images stage can fetch
 
@@ -46,31 +46,19 @@ class SplitReport:
 
 
 def check_line(raw: bytes) -> tuple[str, str] | str:
-    """(caption, url) of a good line, or the reason it is malformed."""
-    if len(raw) > MAX_LINE:
-        return "line longer than 1 MiB"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
-    text = text.rstrip("\r\n")
-    if "\t" not in text:
-        return "no tab between caption and URL"
-    parts = text.split("\t")
-    if len(parts) != 2:
-        return f"{len(parts)} columns, expected 2 (caption<TAB>url)"
-    caption, url = parts[0].strip(), parts[1].strip()
-    if not caption:
-        return "empty caption"
-    if not url:
-        return "empty URL"
+    """(caption, url) of a good line, or the reason it is malformed: the shared line rule
+    (`capstone_cli.protocol.tsv_line`), plus a URL the images stage can fetch."""
+    parsed = parse_line(raw)
+    if isinstance(parsed, str):
+        return parsed
+    url = parsed[1]
     try:
         scheme = _scheme(url)
     except ValueError as exc:  # e.g. "http://[::1" (an unclosed IPv6 host)
         return f"malformed URL ({exc})"
     if scheme not in SCHEMES:
         return f"unsupported URL scheme {scheme!r} (use http(s) or a local path)"
-    return caption, url
+    return parsed
 
 
 def _scheme(url: str) -> str:

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
-MIB = 1024 * 1024
+from capstone_cli.protocol import stage_params
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "capstone-images/0.1 (+https://github.com/pachyderm/pachyderm tutorial 201)"
 READ_CHUNK = 64 * 1024
@@ -33,32 +34,36 @@ READ_CHUNK = 64 * 1024
 _SAFE_URL_CHARS = "/%:@!$&'()*+,;=~-._?"
 
 
+_DEFAULTS = stage_params.defaults("images")
+
+
 @dataclass(frozen=True)
 class FetchConfig:
-    """Limits for one fetch; built from the images stage's params (see `from_params`)."""
+    """Limits for one fetch: the images stage's parameters (`capstone_cli.protocol`)."""
 
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    max_bytes: int = 20 * MIB
-    max_redirects: int = 5
-    retries: int = 2
-    backoff: float = 0.25  # first retry waits this long, then doubles (capped at 4 s)
-    total_timeout: float = 60.0  # per attempt: stops a server that drips one byte per second
+    connect_timeout: float = _DEFAULTS["connect_timeout"]
+    read_timeout: float = _DEFAULTS["read_timeout"]
+    max_bytes: int = _DEFAULTS["max_bytes"]
+    max_redirects: int = _DEFAULTS["max_redirects"]
+    retries: int = _DEFAULTS["retries"]
+    backoff: float = _DEFAULTS["backoff"]  # first retry waits this long, then doubles (cap 4 s)
+    total_timeout: float = _DEFAULTS["total_timeout"]  # per attempt: stops a dripping server
     data_root: Path | None = None  # where relative paths resolve ($CAPSTONE_DATA_ROOT)
 
     @classmethod
     def from_params(cls, params: dict[str, Any], env: dict[str, str] | None = None) -> FetchConfig:
-        """The stage params (defaults from the layout contract) and `$CAPSTONE_DATA_ROOT`."""
+        """The images stage's params (checked, defaults filled in) and `$CAPSTONE_DATA_ROOT`."""
+        params = stage_params.resolve("images", params)
         environ = os.environ if env is None else env
         root = environ.get("CAPSTONE_DATA_ROOT") or None
         return cls(
-            connect_timeout=float(params.get("connect_timeout", 5.0)),
-            read_timeout=float(params.get("read_timeout", 15.0)),
-            max_bytes=int(params.get("max_bytes", 20 * MIB)),
-            max_redirects=int(params.get("max_redirects", 5)),
-            retries=int(params.get("retries", 2)),
-            backoff=float(params.get("backoff", 0.25)),
-            total_timeout=float(params.get("total_timeout", 60.0)),
+            connect_timeout=float(params["connect_timeout"]),
+            read_timeout=float(params["read_timeout"]),
+            max_bytes=int(params["max_bytes"]),
+            max_redirects=int(params["max_redirects"]),
+            retries=int(params["retries"]),
+            backoff=float(params["backoff"]),
+            total_timeout=float(params["total_timeout"]),
             data_root=Path(root) if root else None,
         )
 

@@ -30,12 +30,13 @@ from PIL import (  # the accepted formats' plugins, registered without importing
     WebPImagePlugin,  # noqa: F401
 )
 
+from capstone_cli.protocol import stage_params
 from capstone_cli.protocol.signatures import has_image_signature
 
 # Formats a captioning dataset realistically holds; anything else (HTML, PDF, SVG, ...) is
 # `not_an_image`. (Multi-picture camera JPEGs open through the JPEG entry, as format "MPO".)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
-DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_PIXELS: int = stage_params.defaults("images")["max_pixels"]
 PAD_COLOR = (0, 0, 0)  # letterbox bars, as in tutorial 201's resize-and-pad
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
 PNG_COMPRESS_LEVEL = 1

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from capstone_cli.protocol import stage_params
 from workers import runtime
 
 INPUT_NAMES = ("model", "inpredict")
-DEFAULTS: dict[str, Any] = {"beam_width": 1, "batch_size": 16}
 
 
 class Captioner:
@@ -49,14 +49,11 @@ class Captioner:
                 f"training runs: rerun the model stage"
             )
         self.max_len = model_max_len(self.model)
-        feat = params.get("features", {})
-        self.extractor = FeatureExtractor(
-            backbone=str(feat.get("backbone", "resnet50")),
-            weights=str(feat.get("weights", "imagenet")),
-            seed=int(feat.get("seed", 0)),
-            image_size=int(feat.get("image_size", 224)),
-            batch_size=int(feat.get("batch_size", 32)),
-        )
+        try:  # a model trained before a parameter existed has its default
+            feat = stage_params.resolve("features", params.get("features", {}))
+        except ValueError as exc:
+            raise RuntimeError(f"{saved / 'params.json'}: {exc}") from None
+        self.extractor = FeatureExtractor(**feat)
         self.step = decode.make_step(self.model)
         self.decode = decode
 
@@ -71,10 +68,7 @@ class Captioner:
 class Stage:
     def __init__(self, params: dict[str, Any]) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise RuntimeError(f"unknown predict parameter(s): {', '.join(unknown)}")
-        self.params = {**DEFAULTS, **params}
+        self.params = stage_params.resolve("predict", params)
         self._loaded: tuple[tuple[str, float], Captioner] | None = None
 
     def captioner(self, saved: Path) -> Captioner:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,4 +12,13 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 AllOpt = Annotated[
     bool,
     typer.Option("--all", "-a", help="Also the empty jobs pipeline creation makes (0 datums)."),
+]
+SpecsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--specs",
+        help="Stage definitions directory [default: the project's specs/, found walking up "
+        "from here, else the tutorial's, shipped with capstone].",
+        show_default=False,
+    ),
 ]

@@ -7,16 +7,14 @@ from typing import Annotated
 
 import typer
 
-from capstone_cli import ui
+from capstone_cli import project, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import CapstoneError
 from capstone_cli.workflows.predict import predict as run_predict
 from capstone_cli.workflows.train import format_rejects
 from capstone_cli.workflows.train import train as run_train
-
-SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
 
 
 def train(
@@ -24,7 +22,7 @@ def train(
     lines_per_datum: Annotated[int, typer.Option("--lines-per-datum", help="Lines per chunk.")] = 5,
     out: Annotated[Path, typer.Option("--out", help="Where to fetch the model.")] = Path("out"),
     strict: Annotated[bool, typer.Option("--strict", help="Fail on a malformed line.")] = False,
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Split and upload the TSV, run images -> features -> consolidate -> model, fetch the model.
@@ -35,7 +33,7 @@ def train(
         result = run_train(
             context.backend(),
             tsv,
-            specs_dir=specs,
+            specs_dir=project.specs_dir(specs),
             out_dir=out,
             progress=TerminalProgress(),
             lines_per_datum=lines_per_datum,
@@ -83,7 +81,7 @@ def _fmt(value: object) -> str:
 def predict(
     images: Annotated[list[Path], typer.Argument(help="Image files to caption.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write <image>.txt.")] = Path("."),
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Caption images with the trained model (uploads them to inpredict, runs predict).
@@ -91,7 +89,11 @@ def predict(
     Example: capstone predict testdata/image.png
     """
     results = run_predict(
-        context.backend(), images, specs_dir=specs, out_dir=out, progress=TerminalProgress()
+        context.backend(),
+        images,
+        specs_dir=project.specs_dir(specs),
+        out_dir=out,
+        progress=TerminalProgress(),
     )
     if json_:
         ui.render_json(

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from capstone_cli import ui
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.results import JobInfo
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT, capstone_cmd, subprocess_env
+from tests.conftest import capstone_cmd, subprocess_env
 
-SPECS = REPO_ROOT / "specs"
+SPECS = PACKAGED_SPECS
 
 
 def unreachable_tsv(folder: Path, lines: int, name: str = "unreachable.tsv") -> Path:

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from capstone_cli.project import PACKAGED_SPECS
 from tests.cli.test_help import all_commands
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT, capstone_cmd, subprocess_env
+from tests.conftest import capstone_cmd, subprocess_env
 
 TRAINING = ["images", "features", "consolidate", "model"]
 
 
 def test_apply_says_created_and_diffs_only_updates(run_cli: RunCli, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
-    subprocess.run(["cp", "-r", str(REPO_ROOT / "specs"), str(specs)], check=True)
+    subprocess.run(["cp", "-r", str(PACKAGED_SPECS), str(specs)], check=True)
     created = run_cli("apply", "--specs", str(specs), "--no-run", *TRAINING).stderr
     assert created.splitlines() == [f"{name}: created" for name in TRAINING]
     path = specs / "consolidate.yaml"
@@ -38,7 +39,7 @@ def test_logs_pipeline_has_help(run_cli: RunCli) -> None:
 
 
 def test_dag_declares_each_input_repo_once(run_cli: RunCli) -> None:
-    run_cli("apply", "--specs", str(REPO_ROOT / "specs"), "--no-run", *TRAINING)
+    run_cli("apply", "--specs", str(PACKAGED_SPECS), "--no-run", *TRAINING)
     mermaid = run_cli("dag", "--mermaid").stdout
     assert mermaid.count("rawdata[(rawdata)]") == 1
     assert "rawdata --> images" in mermaid and "rawdata --> consolidate" in mermaid

@@ -12,11 +12,12 @@ from typing import IO
 
 import pytest
 
+from capstone_cli.project import PACKAGED_SPECS
 from tests.cli.test_pipeline_commands import setup_copy
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT, capstone_cmd, subprocess_env
+from tests.conftest import capstone_cmd, subprocess_env
 
-SPECS = str(REPO_ROOT / "specs")
+SPECS = str(PACKAGED_SPECS)
 
 TYPOS = [
     # (command, what the error names, the nearest valid name the hint gives, or "")

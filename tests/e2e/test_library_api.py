@@ -11,13 +11,13 @@ import pytest
 from capstone_cli.backends import open_backend
 from capstone_cli.backends.base import Backend
 from capstone_cli.errors import InputError
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.results import JobInfo
 from capstone_cli.settings import resolve
 from capstone_cli.workflows.apply import apply_stages
 from capstone_cli.workflows.progress import Progress
 from capstone_cli.workflows.status import status_report
 from capstone_cli.workflows.train import train
-from tests.conftest import REPO_ROOT
 from tests.e2e.test_train_predict import subset_tsv
 from tests.smallspecs import training_specs
 
@@ -85,9 +85,7 @@ def test_train_from_python_reports_through_progress(backend: Backend, tmp_path: 
     progress: Progress = recorder  # the protocol, checked by mypy
     tsv = unreachable_tsv(tmp_path / "data", 7)
     with pytest.raises(InputError) as failed:
-        train(
-            backend, tsv, specs_dir=REPO_ROOT / "specs", out_dir=tmp_path / "out", progress=progress
-        )
+        train(backend, tsv, specs_dir=PACKAGED_SPECS, out_dir=tmp_path / "out", progress=progress)
     assert failed.value.message.startswith("all 7 lines rejected: dns x7")
     assert failed.value.details["rejected_images"] == {"dns": 7}
     assert sum(n for n in recorder.of("bytes") if isinstance(n, int)) == tsv.stat().st_size
@@ -98,9 +96,7 @@ def test_train_from_python_reports_through_progress(backend: Backend, tmp_path: 
     assert all(j.data_total for j in report.recent_jobs)  # the 0/0 creation jobs are hidden
     assert any(not j.data_total for j in status_report(backend, show_all=True).recent_jobs)
     # apply again: nothing changed, nothing to follow
-    assert {r.action for r in apply_stages(backend, REPO_ROOT / "specs", PIPELINES)} == {
-        "unchanged"
-    }
+    assert {r.action for r in apply_stages(backend, PACKAGED_SPECS, PIPELINES)} == {"unchanged"}
 
 
 @pytest.mark.ml
