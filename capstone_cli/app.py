@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from capstone_cli import __version__, ui
+from capstone_cli.backends import environment_error
 from capstone_cli.commands import context
 from capstone_cli.errors import CapstoneError, ExitCode
 
@@ -84,8 +85,9 @@ class CapstoneGroup(TyperGroup):
         except Exception as exc:
             if context.debug_enabled():
                 ui.traceback()
-            ui.error(exc)
-            ctx.exit(int(ExitCode.ERROR))
+            known = environment_error(exc)
+            ui.error(known if known is not None else exc)
+            ctx.exit(int(known.exit_code if known is not None else ExitCode.ERROR))
 
 
 app = typer.Typer(

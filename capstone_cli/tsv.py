@@ -104,8 +104,10 @@ def split_tsv(
     """Yield one Upload per chunk; fills `report` as it goes.
 
     Relative local image paths are rewritten to absolute paths under `local_root` (the TSV's
-    folder) so the embedded engine's workers find them; with `allow_local=False` (a cluster,
-    which cannot read this machine's disk) a local path is an error.
+    folder) so the embedded engine's workers find them; a local path leading outside
+    `local_root` is a `forbidden_path` line (a TSV must not publish any file of the disk). With
+    `allow_local=False` (a cluster, which cannot read this machine's disk) a local path is an
+    error.
     """
     if lines_per_chunk < 1:
         raise UsageError("--lines-per-datum must be at least 1", hint="use e.g. 5")
@@ -114,6 +116,11 @@ def split_tsv(
             f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
         )
     if not path.is_file():
+        if path.exists():  # /dev/zero, a FIFO: reading one could block or never end
+            raise InputError(
+                f"{path} is not a regular file (a device, FIFO or socket)",
+                hint="give the caption<TAB>url file itself",
+            )
         raise NotFoundError(f"{path}: no such file", hint="check the path of the TSV")
     report = report if report is not None else SplitReport()
     name = clean_file_path(path.name).lstrip("/")
@@ -125,7 +132,7 @@ def split_tsv(
             report.lines += 1
             if not raw.strip(b"\r\n"):
                 continue
-            checked = check_line(raw)
+            checked = _cr_only(raw) or check_line(raw)
             if isinstance(checked, str):
                 if strict:
                     raise InputError(
@@ -143,7 +150,18 @@ def split_tsv(
                         hint="use http(s) URLs on the pachyderm backend, or train with "
                         "--backend embedded",
                     )
-                url = _absolute(url, (local_root or path.parent).resolve())
+                root = (local_root or path.parent).resolve()
+                url = _absolute(url, root)
+                if not _inside(url, root):  # /etc/shadow, ../../secret
+                    reason = f"forbidden_path: {url} is outside {root}"
+                    if strict:
+                        raise InputError(
+                            f"{path}:{number}: {reason}",
+                            hint="keep images under the TSV's folder, or name their root with"
+                            " --local-root",
+                        )
+                    report.malformed.append((number, reason))
+                    continue
             buffer.append(f"{caption}\t{url}\n".encode())
             report.good += 1
             if len(buffer) == lines_per_chunk:
@@ -165,6 +183,16 @@ def split_tsv(
         )
 
 
+def _cr_only(raw: bytes) -> str | None:
+    """The reason for a line holding carriage returns inside it: CR-only line endings (classic
+    Mac OS) make the whole file one line, which would otherwise read as "N columns"."""
+    if b"\r" in raw.rstrip(b"\r\n"):
+        return (
+            "a carriage return inside the line: the file has CR-only line endings (convert to LF)"
+        )
+    return None
+
+
 def _absolute(url: str, root: Path) -> str:
     local = url[len("file://") :] if url.startswith("file://") else url
     return os.path.normpath(root / local) if not os.path.isabs(local) else local
@@ -173,6 +201,15 @@ def _absolute(url: str, root: Path) -> str:
 def chunk_name(tsv_name: str, index: int) -> str:
     """The name of chunk `index` of the TSV called `tsv_name`, unique across TSVs (see above)."""
     return f"{zlib.crc32(tsv_name.encode()):08x}{index:08x}"
+
+
+def _inside(local: str, root: Path) -> bool:
+    """Whether the (normalised) path `local` lies under `root`.
+
+    Lexical on purpose: what the TSV names is checked, not where the user's own symlinks in
+    that folder lead (an `images` link to a dataset disk is the user's choice, not the TSV's).
+    """
+    return local == str(root) or local.startswith(str(root).rstrip(os.sep) + os.sep)
 
 
 def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:

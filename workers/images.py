@@ -26,7 +26,7 @@ from PIL import Image
 from capstone_cli.protocol import stage_params, tsv_line
 from workers import runtime
 from workers.fetch import FetchConfig, fetch
-from workers.imaging import process_image
+from workers.imaging import PixelBudget, process_image, release_large_blocks_to_the_os
 
 INPUT_NAMES = ("rawdata",)
 REJECTS_FILE = "rejects.tsv"
@@ -93,6 +93,8 @@ class Stage:
         # our own max_pixels check replaces Pillow's global warning threshold
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         self._pool: ThreadPoolExecutor | None = None
+        self.budget = PixelBudget(self.params["pixels_in_flight"])  # shared by the pool's threads
+        release_large_blocks_to_the_os()  # or freed images stay in each thread's heap arena
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -123,7 +125,7 @@ class Stage:
             if fetched.data is None:
                 return LineOutcome(line, fetched.reason, fetched.detail)
             image = process_image(
-                fetched.data, self.params["image_size"], self.params["max_pixels"]
+                fetched.data, self.params["image_size"], self.params["max_pixels"], self.budget
             )
         except Exception as exc:  # a bug or an exotic failure: one line must not fail the chunk
             print(f"line {line.stem}: unexpected {type(exc).__name__}: {exc}", flush=True)

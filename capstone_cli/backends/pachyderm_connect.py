@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -59,6 +60,35 @@ class Target:
     session_token: str | None = None
     root_certs: bytes | None = None
     transaction_id: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The address as messages show it: credentials in it are redacted."""
+        return redact(self.address)
+
+    def scrub(self, text: str) -> str:
+        """`text` (an SDK or gRPC message) with the raw address and its secrets redacted."""
+        text = text.replace(self.address, self.shown)
+        for secret in _secrets(self.address):
+            text = text.replace(secret, "***")
+        return text
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)?(?P<user>[^/@]*)@")
+
+
+def redact(address: str) -> str:
+    """`grpc://user:token@host:30650?x=y` -> `grpc://***@host:30650?***`."""
+    shown = _USERINFO.sub(lambda m: f"{m.group('scheme') or ''}***@", address, count=1)
+    head, sep, _query = shown.partition("?")
+    return head + ("?***" if sep else "")
+
+
+def _secrets(address: str) -> list[str]:
+    found = _USERINFO.match(address)
+    secrets = [p for p in found.group("user").split(":") if len(p) >= 3] if found else []
+    query = address.partition("?")[2]
+    return secrets + ([query] if query else [])
 
 
 class DeadlineInterceptor(
@@ -208,7 +238,7 @@ def make_client(target: Target, unary_timeout_s: float | None = RPC_TIMEOUT_S) -
         )
     except ValueError as exc:
         raise UsageError(
-            f"invalid pachd address {target.address!r}: {exc}",
+            f"invalid pachd address {target.shown!r}: {target.scrub(str(exc))}",
             hint="use host:port or grpc://host:port (grpcs:// for TLS)",
         ) from exc
     client.deadlines.unary_s = unary_timeout_s
@@ -278,7 +308,8 @@ def rpc(what: str, not_found_hint: str | None = None) -> Iterator[None]:
 def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     """Map a failed first call to an error whose hint fixes the connection."""
     code, message = rpc_status(exc)
-    where = f"{target.address} (from {target.source})"
+    message = target.scrub(message)
+    where = f"{target.shown} (from {target.source})"
     if code in UNREACHABLE_CODES:
         return UnreachableError(
             f"cannot reach pachd at {where}: {message}",
@@ -308,7 +339,7 @@ def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIM
         text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
         if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
             raise PachydermError(
-                f"pachd at {target.address} is version {text}; capstone needs "
+                f"pachd at {target.shown} is version {text}; capstone needs "
                 f"{SUPPORTED_MAJOR}.{MIN_MINOR} or newer {SUPPORTED_MAJOR}.x",
                 hint="upgrade the cluster, or use `--backend embedded`",
             )

@@ -22,6 +22,10 @@ def train(
     lines_per_datum: Annotated[int, typer.Option("--lines-per-datum", help="Lines per chunk.")] = 5,
     out: Annotated[Path, typer.Option("--out", help="Where to fetch the model.")] = Path("out"),
     strict: Annotated[bool, typer.Option("--strict", help="Fail on a malformed line.")] = False,
+    local_root: Annotated[
+        Path | None,
+        typer.Option("--local-root", help="Local images must be under it (default: the TSV's)."),
+    ] = None,
     specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -38,6 +42,7 @@ def train(
             progress=TerminalProgress(),
             lines_per_datum=lines_per_datum,
             strict=strict,
+            local_root=local_root,
         )
     except CapstoneError as exc:
         rejects = exc.details.get("rejected_images", {})

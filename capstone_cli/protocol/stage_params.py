@@ -52,9 +52,16 @@ STAGE_PARAMS: dict[str, Schema] = {
             "image_size": _count(224),
             "max_pixels": _count(50_000_000),  # a decompression bomb is rejected above this
             "concurrency": _count(16),
+            # pixels decoded at once by all threads (a transparent PNG costs ~13 bytes a pixel
+            # while decoded, flattened and resized): 50 M keeps the stage under its 2Gi request
+            # while photos still decode `concurrency` at a time (benchmarks/bench_images_rss.py)
+            "pixels_in_flight": _count(50_000_000),
+            # local image paths are read only below this directory (null: no such fence here;
+            # `capstone train` checks the TSV's folder before uploading)
+            "local_root": {"type": ["string", "null"], "default": None},
             "connect_timeout": _seconds(5.0),
             "read_timeout": _seconds(15.0),
-            "total_timeout": _seconds(60.0),  # per attempt: stops a server that drips bytes
+            "total_timeout": _seconds(60.0),  # per line, retries included: stops a drip
             "max_bytes": _count(20 * MIB),
             "max_redirects": _count(5, minimum=0),
             "retries": _count(2, minimum=0),
