@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from capstone_cli import __version__, ui
 from capstone_cli.backends import environment_error
@@ -14,8 +15,54 @@ from capstone_cli.commands import context
 from capstone_cli.errors import CapstoneError, ExitCode
 
 
+class _Argument(TyperArgument):
+    """An argument shown as `TARGET` in usage lines, as Click and pachctl write them, where
+    Typer writes `{target}`."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None  # the name column already says it: TARGET, SOURCES...
+
+
+_TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "Path": "PATH"}
+
+
+def _plain_help(command: Any) -> None:
+    """Help without Typer's `<bool>`, `<list[Path]>` and `{target}` placeholders: a flag shows no
+    type, a value an upper-case name (PATH, INTEGER, TEXT), an argument its upper-case name."""
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            param.__class__ = _Argument
+            if param.metavar is None and param.name:
+                param.metavar = param.name.upper()
+        elif isinstance(param, TyperOption) and param.metavar is None:
+            if param.is_flag:
+                param.metavar = ""
+            else:
+                bare = param.bare_type().removeprefix("list[").removesuffix("]")
+                param.metavar = _TYPE_NAMES.get(bare, bare.upper())
+    make_help_option = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:  # `--help`, made on demand, is a flag too
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
 class CapstoneGroup(TyperGroup):
     """Maps CapstoneError to its exit code and a one-line message (traceback with --debug)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help(self)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -28,6 +75,11 @@ class CapstoneGroup(TyperGroup):
         except KeyboardInterrupt:
             ui.info("interrupted: what finished is kept; run the command again to resume")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except BrokenPipeError:
+            # `capstone logs -j ID | head`: the reader has all it wanted, a normal end (Click
+            # would exit 1). stdout goes to /dev/null so the final flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(int(ExitCode.OK))
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:

@@ -8,6 +8,7 @@ exit status in one place (`app.py`); the engine raises these without knowing abo
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -38,6 +39,8 @@ class CapstoneError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # What a workflow knew when it failed (e.g. train's rejected images), for `--json`.
+        self.details: dict[str, Any] = {}
 
     def __str__(self) -> str:
         return self.message

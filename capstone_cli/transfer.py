@@ -17,7 +17,7 @@ from pathlib import Path
 
 from capstone_cli.backends.base import Backend
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.errors import InputError, UsageError
+from capstone_cli.errors import InputError, NotFoundError, UsageError
 from capstone_cli.results import Upload
 
 
@@ -48,7 +48,7 @@ def plan_uploads(
     total = 0
     for src in sources:
         if not src.exists():
-            raise InputError(
+            raise NotFoundError(
                 f"{src}: no such file or directory", hint="check the path; nothing was uploaded"
             )
         if src.is_dir():

@@ -2,8 +2,12 @@
 
 Pachyderm 2.x removed `put file --split line --target-file-datums N`; this is its client-side
 replacement. The file is read line by line (never whole: a 3.3M-line file in bounded memory) and
-every N good lines become one chunk named `/<file name>/<%016x index>`, as 1.x named them, so
-re-splitting the same file gives the same chunks and a re-upload changes nothing. Malformed
+every N good lines become one chunk `/<file name>/<chunk>`, the tutorial's layout. Pachyderm 1.x
+named chunks `%016x` from zero in every file; here the first 8 hex digits are the CRC-32 of the
+file name and the last 8 the index (`chunk_name`), so chunks of two TSVs in one rawdata repo
+never share a name: the stages key their outputs by chunk name alone (images `/<chunk>/`, the
+consolidate join on it), and equal names from two files collided there. Re-splitting the same
+file still gives the same chunks, so a re-upload changes nothing. Malformed
 lines are reported with their line numbers and skipped (or fail the split with `strict`).
 
 Memory stays bounded whatever the file holds: a line is read at most `MAX_LINE + 1` bytes at a
@@ -14,6 +18,7 @@ skipped in small reads and reported as malformed, never loaded.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.errors import InputError
+from capstone_cli.errors import InputError, NotFoundError, UsageError
 from capstone_cli.protocol.tsv_line import MAX_LINE, parse_line
 from capstone_cli.results import Upload
 
@@ -105,7 +110,7 @@ def split_tsv(
     error.
     """
     if lines_per_chunk < 1:
-        raise InputError("--lines-per-datum must be at least 1", hint="use e.g. 5")
+        raise UsageError("--lines-per-datum must be at least 1", hint="use e.g. 5")
     if path.is_dir():
         raise InputError(
             f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
@@ -116,7 +121,7 @@ def split_tsv(
                 f"{path} is not a regular file (a device, FIFO or socket)",
                 hint="give the caption<TAB>url file itself",
             )
-        raise InputError(f"{path}: no such file", hint="check the path of the TSV")
+        raise NotFoundError(f"{path}: no such file", hint="check the path of the TSV")
     report = report if report is not None else SplitReport()
     name = clean_file_path(path.name).lstrip("/")
     buffer: list[bytes] = []
@@ -193,6 +198,11 @@ def _absolute(url: str, root: Path) -> str:
     return os.path.normpath(root / local) if not os.path.isabs(local) else local
 
 
+def chunk_name(tsv_name: str, index: int) -> str:
+    """The name of chunk `index` of the TSV called `tsv_name`, unique across TSVs (see above)."""
+    return f"{zlib.crc32(tsv_name.encode()):08x}{index:08x}"
+
+
 def _inside(local: str, root: Path) -> bool:
     """Whether the (normalised) path `local` lies under `root`.
 
@@ -203,4 +213,4 @@ def _inside(local: str, root: Path) -> bool:
 
 
 def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:
-    return Upload(f"/{name}/{index:016x}", data=b"".join(lines))
+    return Upload(f"/{name}/{chunk_name(name, index)}", data=b"".join(lines))

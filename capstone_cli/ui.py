@@ -19,12 +19,24 @@ from rich.console import Console
 from rich.table import Table
 
 from capstone_cli.errors import CapstoneError
+from capstone_cli.results import TERMINAL_JOB_STATES
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A closed pipe (`capstone logs | head`) means the reader is done: raise it for the app
+        to end quietly with 0 (`app.py`), where Rich would exit 1."""
+        self.quiet = True
+        raise BrokenPipeError
+
 
 _width = int(os.environ["CAPSTONE_WIDTH"]) if os.environ.get("CAPSTONE_WIDTH") else None
-out = Console(highlight=False, width=_width)
-if _width is None and not out.is_terminal:
-    out = Console(highlight=False, width=200)  # pipes and CI: no folding at 80 columns
-err = Console(stderr=True, width=_width, highlight=False, soft_wrap=True)
+# NO_COLOR (no-color.org): Rich drops only colours; bold and italic go too, as users expect.
+_colours: Any = None if os.environ.get("NO_COLOR") else "auto"
+out = _Console(highlight=False, width=_width, color_system=_colours)
+if _width is None and not out.is_terminal:  # pipes and CI: no folding at 80 columns
+    out = _Console(highlight=False, width=200, color_system=_colours)
+err = _Console(stderr=True, width=_width, highlight=False, soft_wrap=True, color_system=_colours)
 
 
 def is_tty() -> bool:
@@ -176,6 +188,7 @@ class JobsDisplay:
         self.last_plain_at = 0.0
         self.live: Any = None
         self.extra: dict[str, str] = {}
+        self.final_rate: dict[str, str] = {}
 
     def __enter__(self) -> JobsDisplay:
         if is_tty():
@@ -183,6 +196,8 @@ class JobsDisplay:
 
             self.live = Live(console=err, refresh_per_second=4, transient=False)
             self.live.__enter__()
+        else:
+            info(self.title)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -194,14 +209,20 @@ class JobsDisplay:
         self.extra[pipeline] = text
 
     def _rate_eta(self, job: Any) -> tuple[str, str]:
+        key = job.id + job.pipeline
+        if key in self.final_rate:  # a finished job's rate is what it was when it finished
+            return self.final_rate[key], ""
         done = job.data_processed + job.data_skipped + job.data_failed + job.data_recovered
         now = time.monotonic()
-        t0, d0 = self.first_seen.setdefault(job.id + job.pipeline, (now, done))
-        if now - t0 < 0.5 or done <= d0:
-            return "", ""
-        rate = (done - d0) / (now - t0)
-        left = max(job.data_total - done, 0)
-        return f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+        t0, d0 = self.first_seen.setdefault(key, (now, done))
+        rate_text, eta = "", ""
+        if now - t0 >= 0.5 and done > d0:
+            rate = (done - d0) / (now - t0)
+            left = max(job.data_total - done, 0)
+            rate_text, eta = f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+        if job.state in TERMINAL_JOB_STATES:
+            self.final_rate[key] = rate_text
+        return rate_text, eta
 
     def update(self, jobs: Sequence[Any]) -> None:
         if self.live is not None:
@@ -313,6 +334,10 @@ def render_status(report: Any) -> None:
                 for j in report.recent_jobs
             ],
             title="recent jobs",
+        )
+    for job in report.failed_jobs:
+        out.print(
+            f"[red]failed job[/red] {job.pipeline}@{job.id}: {_escape(job.reason or job.state)}"
         )
     for failed in report.failed:
         out.print(

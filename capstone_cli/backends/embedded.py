@@ -207,7 +207,9 @@ class EmbeddedBackend(Backend):
         return [j.info() for j in runner.run_pending(self.store, on_progress=on_progress)]
 
     def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
-        return explain_datums(node, self.store, pipeline=pipeline)
+        # a pipeline's output repo is filled by its jobs: no "put files into it" advice there
+        outputs = frozenset(p.name for p in self.list_pipelines())
+        return explain_datums(node, self.store, pipeline=pipeline, outputs=outputs)
 
     def fsck(self, *, fix: bool = False) -> fsckmod.FsckReport:
         return fsckmod.fsck(self.store, fix=fix)
@@ -223,4 +225,7 @@ class EmbeddedBackend(Backend):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]:
-        return logsmod.query_logs(self.store, pipeline, job_id, datum_id, master, follow)
+        # `follow` as pachctl: keep streaming new lines until the caller stops (Ctrl-C)
+        return logsmod.query_logs(
+            self.store, pipeline, job_id, datum_id, master, follow, forever=follow
+        )

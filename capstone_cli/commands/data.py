@@ -9,9 +9,12 @@ import typer
 
 from capstone_cli import transfer, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.progress import TerminalProgress
+from capstone_cli.errors import UsageError
 from capstone_cli.refs import parse_ref
+from capstone_cli.workflows import files
+from capstone_cli.workflows.follow import follow_commit_sets
 
 
 def put(
@@ -23,12 +26,18 @@ def put(
         bool,
         typer.Option("--follow-symlinks", help="Upload what symlinks leading out of a dir name."),
     ] = False,
+    split: Annotated[str | None, typer.Option("--split", hidden=True)] = None,
 ) -> None:
     """Upload files or directories in ONE commit, creating the repo if needed.
 
     Directories are uploaded recursively: their contents go under PATH.
     Example: capstone put inpredict@master testdata/image.png
     """
+    if split is not None:  # pachctl 1.x's `put file --split line`: what train does
+        raise UsageError(
+            "capstone put has no --split (Pachyderm 2.x removed it)",
+            hint="`capstone train --tsv FILE [--lines-per-datum N]` splits a TSV into chunks",
+        )
     ref = parse_ref(target)
     path = target.partition(":")[2] or "/"
     plan = transfer.plan_uploads(sources, path, sizes=ui.is_tty(), follow_symlinks=follow_symlinks)
@@ -38,7 +47,7 @@ def put(
         )
     ui.success(f"committed {len(plan.uploads)} file(s) to {ref.repo}@{ref.ref} ({commit.id})")
     if not no_run:
-        follow_commit_sets(context.backend(), [commit.id])
+        follow_commit_sets(context.backend(), [commit.id], TerminalProgress())
 
 
 def get(
@@ -100,6 +109,26 @@ def commits(
     )
 
 
+delete_app = typer.Typer(help="Delete files (repos: `capstone repo delete`).", no_args_is_help=True)
+
+
+@delete_app.command("file")
+def delete_file(
+    target: Annotated[str, typer.Argument(help="REPO@BRANCH:PATH (a directory: recursively).")],
+    no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
+) -> None:
+    """Make a new commit without PATH, as `pachctl delete file`; the repo stays.
+
+    Example: capstone delete file rawdata@master:/test.tsv
+    """
+    ref = parse_ref(target, default_path="/")
+    commit = files.delete_file(context.backend(), ref.repo, ref.ref, ref.path)
+    ui.success(f"deleted {ref.repo}@{ref.ref}:{ref.path} ({commit.id})")
+    if not no_run:
+        follow_commit_sets(context.backend(), [commit.id], TerminalProgress())
+
+
 def register(app: typer.Typer) -> None:
     for fn in (put, get, ls, commits):
         app.command(rich_help_panel="Data")(fn)
+    app.add_typer(delete_app, name="delete", rich_help_panel="Data")

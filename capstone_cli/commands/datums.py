@@ -56,12 +56,6 @@ def datums(
             empty=f"{pipeline.name}: no datums",
         )
         ui.info(f"{len(report.datums)} datum(s) for {pipeline.name}")
-    for name, paths in report.unmatched.items():
-        ui.warn(
-            f"{name}: {len(paths)} file(s) matched no join partner and give no datum: "
-            + ", ".join(paths[:10])
-            + (" ..." if len(paths) > 10 else "")
-        )
     for warning in report.warnings:
         ui.warn(warning)
 

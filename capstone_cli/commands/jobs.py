@@ -8,8 +8,12 @@ import typer
 
 from capstone_cli import ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import UsageError
+from capstone_cli.workflows.lookup import check_pipeline, log_lines
+from capstone_cli.workflows.status import is_empty
+
+SHORT_ID = 12  # as the status view; a unique prefix names a job everywhere
 
 job_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
 datum_app = typer.Typer(help="List a job's datums.", no_args_is_help=True)
@@ -40,10 +44,17 @@ def _pipeline_job(ref: str) -> tuple[str, str]:
 def jobs(
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Only this one.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N jobs (0: all).")] = 0,
+    all_: AllOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List jobs, newest first, with Pachyderm's states and datum counts."""
-    items = context.backend().list_jobs(pipeline)
+    """List jobs, newest first, with Pachyderm's states and datum counts.
+
+    IDs are shortened to 12 characters (any unique prefix names a job); --json has them whole.
+    """
+    backend = context.backend()
+    if pipeline is not None:
+        check_pipeline(backend, pipeline)
+    items = [j for j in backend.list_jobs(pipeline) if all_ or not is_empty(j)]
     if limit:
         items = items[:limit]
     if json_:
@@ -56,22 +67,21 @@ def jobs(
         )
         return
     ui.render_table(
-        ["PIPELINE", "ID", "STATE", "PROGRESS", "SKIPPED", "FAILED", "CREATED", "REASON"],
+        ["PIPELINE", "ID", "STATE", "PROGRESS", "FAILED", "CREATED", "REASON"],
         [
             (
                 j.pipeline,
-                j.id,
+                j.id[:SHORT_ID],
                 j.state,
                 f"{j.data_processed + j.data_skipped + j.data_failed + j.data_recovered}"
                 f"/{j.data_total}",
-                j.data_skipped,
                 j.data_failed,
-                j.created[:19].replace("T", " "),
+                j.created[5:19].replace("T", " "),
                 j.reason,
             )
             for j in items
         ],
-        empty="no jobs yet",
+        empty="no jobs yet" if all_ else "no jobs with datums yet (--all: every job)",
     )
 
 
@@ -104,7 +114,9 @@ def datum_list(
 
 
 def logs(
-    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="Only this pipeline's logs.")
+    ] = None,
     job: Annotated[
         str | None, typer.Option("--job", "-j", help="JOB_ID or PIPELINE@JOB_ID")
     ] = None,
@@ -120,13 +132,19 @@ def logs(
         pipeline, job = _pipeline_job(job)
     if master and not pipeline:
         raise UsageError("--master needs --pipeline", hint="e.g. capstone logs -p images --master")
-    for line in context.backend().logs(pipeline, job, datum, master, follow):
-        if json_:
-            ui.render_json_line(line.to_json())
-        else:
-            ui.render_text(
-                f"{line.ts[11:19]} {line.pipeline} {line.datum[:12] or 'master'} {line.message}"
-            )
+    lines = log_lines(context.backend(), pipeline, job, datum, master, follow)
+    try:
+        for line in lines:
+            if json_:
+                ui.render_json_line(line.to_json())
+            else:
+                ui.render_text(
+                    f"{line.ts[11:19]} {line.pipeline} {line.datum[:12] or 'master'} {line.message}"
+                )
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+        # Ctrl-C is how `logs -f` ends, as `pachctl logs -f`: a normal exit
 
 
 def register(root: typer.Typer) -> None:

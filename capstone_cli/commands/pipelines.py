@@ -9,8 +9,10 @@ import typer
 
 from capstone_cli import ui
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import follow_commit_sets, job_failure
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.progress import TerminalProgress
+from capstone_cli.workflows.diagnosis import job_failure
+from capstone_cli.workflows.follow import follow_commit_sets
 from capstone_cli.workflows.pipelines import create_from_file, run_pending
 
 app = typer.Typer(
@@ -52,7 +54,7 @@ def _apply(
     for r in results:
         ui.success(f"pipeline {r.pipeline}: {r.action}")
     if not no_run:
-        follow_commit_sets(backend, [r.job_id for r in results if r.job_id])
+        follow_commit_sets(backend, [r.job_id for r in results if r.job_id], TerminalProgress())
 
 
 @app.command("create")

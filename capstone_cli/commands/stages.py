@@ -10,9 +10,11 @@ import typer
 from capstone_cli import project, ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt, SpecsOpt
+from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import SpecError
 from capstone_cli.specs import stages
 from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.follow import follow_commit_sets
 from capstone_cli.workflows.init import init_project
 
 StageArgs = Annotated[list[str] | None, typer.Argument(help="Stages (default: all).")]
@@ -60,12 +62,11 @@ def apply(
         for r in results:
             verb = f"would be {r.action}" if dry_run and r.action != "unchanged" else r.action
             ui.info(f"{r.pipeline}: {verb}")
-            for line in r.diff:
-                ui.info(f"    {line}")
+            if r.action == "updated":  # a creation's diff against nothing says nothing
+                for line in r.diff:
+                    ui.info(f"    {line}")
     if not dry_run and not no_run:
-        from capstone_cli.commands.follow import follow_commit_sets
-
-        follow_commit_sets(backend, [r.job_id for r in results if r.job_id])
+        follow_commit_sets(backend, [r.job_id for r in results if r.job_id], TerminalProgress())
 
 
 def init(

@@ -10,9 +10,9 @@ import typer
 
 from capstone_cli import ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
-from capstone_cli.workflows.status import status_report, to_dot, to_mermaid
+from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
 
 
 def status(
@@ -28,6 +28,7 @@ def status(
     count: Annotated[
         int, typer.Option("--count", "-n", min=0, help="With --watch: stop after N refreshes.")
     ] = 0,
+    all_: AllOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Pipelines, running and recent jobs, failed datums with the tail of their logs.
@@ -41,7 +42,7 @@ def status(
     try:
         while True:
             try:
-                report = status_report(backend)
+                report = status_report(backend, show_all=all_)
             except (StoreBusyError, sqlite3.OperationalError) as exc:
                 if not watch or not _busy(exc):
                     raise
@@ -71,7 +72,7 @@ def dag(
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Mermaid output.")] = False,
 ) -> None:
     """Draw the pipeline graph, coloured by each pipeline's last job state."""
-    pipelines = context.backend().list_pipelines()
+    pipelines = dag_pipelines(context.backend())
     if dot:
         ui.render_text(to_dot(pipelines).rstrip())
     elif mermaid:

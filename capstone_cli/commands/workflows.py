@@ -9,10 +9,11 @@ import typer
 
 from capstone_cli import project, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.follow import follow_commit_sets
 from capstone_cli.commands.options import JsonOpt, SpecsOpt
-from capstone_cli.tsv import SplitReport
+from capstone_cli.commands.progress import TerminalProgress
+from capstone_cli.errors import CapstoneError
 from capstone_cli.workflows.predict import predict as run_predict
+from capstone_cli.workflows.train import format_rejects
 from capstone_cli.workflows.train import train as run_train
 
 
@@ -32,17 +33,24 @@ def train(
 
     Example: capstone train --tsv testdata/offline/train.tsv
     """
-    result = run_train(
-        context.backend(),
-        tsv,
-        specs_dir=project.specs_dir(specs),
-        out_dir=out,
-        follow=follow_commit_sets,
-        lines_per_datum=lines_per_datum,
-        strict=strict,
-        local_root=local_root,
-        on_split=lambda report: _warn_malformed(tsv, report),
-    )
+    try:
+        result = run_train(
+            context.backend(),
+            tsv,
+            specs_dir=project.specs_dir(specs),
+            out_dir=out,
+            progress=TerminalProgress(),
+            lines_per_datum=lines_per_datum,
+            strict=strict,
+            local_root=local_root,
+        )
+    except CapstoneError as exc:
+        rejects = exc.details.get("rejected_images", {})
+        if json_:
+            ui.render_json({"tsv": str(tsv), "error": exc.message, "hint": exc.hint, **exc.details})
+        elif rejects and not exc.message.startswith("all "):
+            ui.info(f"images rejected: {format_rejects(rejects)}")
+        raise
     summary = {
         "tsv": str(tsv),
         "lines": result.split.lines,
@@ -58,12 +66,7 @@ def train(
     if json_:
         ui.render_json(summary)
         return
-    if not result.changed:
-        ui.info(f"{tsv} is unchanged since the last upload: nothing to run")
-    if result.rejects:
-        ui.info(
-            "images rejected: " + ", ".join(f"{k}={v}" for k, v in sorted(result.rejects.items()))
-        )
+    ui.info(f"images rejected: {format_rejects(result.rejects) or 'none'}")
     ui.render_table(
         ["", ""],
         [
@@ -72,14 +75,6 @@ def train(
             *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, list)],
         ],
     )
-
-
-def _warn_malformed(tsv: Path, report: SplitReport) -> None:
-    """Each skipped line with its number and reason (the first 20), then how many more."""
-    for number, reason in report.malformed[:20]:
-        ui.warn(f"{tsv}:{number}: skipped malformed line ({reason})")
-    if len(report.malformed) > 20:
-        ui.warn(f"... and {len(report.malformed) - 20} more malformed lines")
 
 
 def _fmt(value: object) -> str:
@@ -103,7 +98,7 @@ def predict(
         images,
         specs_dir=project.specs_dir(specs),
         out_dir=out,
-        follow=follow_commit_sets,
+        progress=TerminalProgress(),
     )
     if json_:
         ui.render_json(

@@ -11,8 +11,9 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, ModelError, NotFoundError
 from capstone_cli.protocol.signatures import has_image_signature
 from capstone_cli.results import Upload
-from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.progress import SILENT, Progress
 
 INPREDICT = "inpredict"
 
@@ -51,12 +52,17 @@ def require_model(backend: Backend) -> None:
 
 
 def predict(
-    backend: Backend, images: Sequence[Path], *, specs_dir: Path, out_dir: Path, follow: Follow
+    backend: Backend,
+    images: Sequence[Path],
+    *,
+    specs_dir: Path,
+    out_dir: Path,
+    progress: Progress = SILENT,
 ) -> list[Prediction]:
     """Upload the images in one commit, wait for predict, write `<image>.txt` files."""
     for image in images:
         if not image.is_file():
-            raise InputError(f"{image}: no such file", hint="give paths of image files")
+            raise NotFoundError(f"{image}: no such file", hint="give paths of image files")
         clean_file_path("/" + image.name)
         check_image_header(image)
     names = [image.name for image in images]
@@ -72,8 +78,9 @@ def predict(
         "master",
         [Upload(f"/{image.name}", source=image) for image in images],
         description="capstone predict",
+        on_bytes=progress.upload_bytes,
     )
-    follow(backend, [*(r.job_id for r in applied if r.job_id), commit.id])
+    follow_commit_sets(backend, [*(r.job_id for r in applied if r.job_id), commit.id], progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for image in images:

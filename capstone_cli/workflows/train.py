@@ -10,20 +10,20 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from capstone_cli.backends.base import Backend
 from capstone_cli.engine import faults
-from capstone_cli.errors import CapstoneError, ModelError, NotFoundError
+from capstone_cli.errors import CapstoneError, InputError, ModelError, NotFoundError
 from capstone_cli.results import CommitInfo, JobInfo
 from capstone_cli.specs.stages import TRAINING_STAGES
 from capstone_cli.transfer import download
 from capstone_cli.tsv import SplitReport, split_tsv
-from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.progress import SILENT, Progress
 
 RAWDATA = "rawdata"
 MODEL_DIR = "/saved"
@@ -46,16 +46,17 @@ def train(
     *,
     specs_dir: Path,
     out_dir: Path,
-    follow: Follow,
+    progress: Progress = SILENT,
     lines_per_datum: int = 5,
     strict: bool = False,
     local_root: Path | None = None,
-    on_split: Callable[[SplitReport], None] | None = None,
 ) -> TrainResult:
     """Run the training DAG on `tsv` and fetch the model into `out_dir`.
 
-    `on_split` sees the split report once the upload is committed, before any job runs, so
-    skipped lines are reported at once rather than after a long training run.
+    Skipped lines are reported (as warnings) once the upload is committed, before any job
+    runs, rather than after a long training run. However the run ends, the images rejected by
+    reason are counted: in the result, or in the raised error's `details` (and first in its
+    message when no image survived, the usual cause of "no model").
     """
     report = SplitReport()
     chunks = split_tsv(
@@ -80,26 +81,73 @@ def train(
         delete_paths=[f"/{tsv.name}"],
         description=f"capstone train --tsv {tsv.name}",
         skip_unchanged=True,
+        on_bytes=progress.upload_bytes,
     )
     faults.checkpoint("train.uploaded")
-    if on_split is not None:
-        on_split(report)
-    commit_sets = [r.job_id for r in applied if r.job_id]
+    _warn_malformed(tsv, report, progress)
     changed = commit.id != head_before
-    if changed:
+    unfinished = False
+    if not changed:
+        # a killed or interrupted earlier train may have left this upload's jobs unfinished
+        unfinished = any(j.id == commit.id and not j.terminal for j in backend.list_jobs())
+        progress.message(
+            f"{tsv} is unchanged since the last upload: resuming the interrupted run"
+            if unfinished
+            else f"{tsv} is unchanged since the last upload: nothing to run"
+        )
+    commit_sets = [r.job_id for r in applied if r.job_id]
+    if changed or unfinished:  # an upload finished earlier has no job of this run
         commit_sets.append(commit.id)
-    jobs = follow(backend, commit_sets)
-    if not changed:  # a killed earlier train may have left this upload's jobs unfinished
-        follow(backend, [commit.id])
-    faults.checkpoint("train.followed")
-    result = TrainResult(split=report, commit=commit, jobs=jobs, changed=changed)
-    result.rejects = count_rejects(backend)
-    result.files = fetch_model(backend, out_dir)
+    result = TrainResult(split=report, commit=commit, changed=changed)
+    try:
+        result.jobs = follow_commit_sets(backend, commit_sets, progress)
+        faults.checkpoint("train.followed")
+        result.rejects, kept = image_outcomes(backend)
+        _check_some_image_kept(result.rejects, kept)
+        result.files = fetch_model(backend, out_dir)
+    except CapstoneError as exc:
+        if not result.rejects:
+            result.rejects, kept = image_outcomes(backend)
+            _check_some_image_kept(result.rejects, kept)  # the cause, said first
+        exc.details["rejected_images"] = result.rejects
+        raise
     faults.checkpoint("train.fetched")
     metrics = out_dir / "metrics.json"
     if metrics.exists():
         result.metrics = json.loads(metrics.read_text())
     return result
+
+
+def _warn_malformed(tsv: Path, report: SplitReport, progress: Progress) -> None:
+    """Each skipped line with its number and reason (the first 20), then how many more."""
+    for number, reason in report.malformed[:20]:
+        progress.warning(f"{tsv}:{number}: skipped malformed line ({reason})")
+    if len(report.malformed) > 20:
+        progress.warning(f"... and {len(report.malformed) - 20} more malformed lines")
+
+
+def format_rejects(rejects: dict[str, int]) -> str:
+    """`dns x98, http_404 x2`: most frequent reason first."""
+    ranked = sorted(rejects.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{reason} x{count}" for reason, count in ranked)
+
+
+# Reasons that mean the images could not be reached at all: most likely no network.
+_OFFLINE_REASONS = frozenset({"dns", "connection", "timeout"})
+
+
+def _check_some_image_kept(rejects: dict[str, int], kept: int) -> None:
+    """When every line was rejected no model can be trained: say so, and why."""
+    if kept or not rejects:
+        return
+    total = sum(rejects.values())
+    hint = "see `capstone logs -p images` for each rejected line"
+    if set(rejects) & _OFFLINE_REASONS:
+        hint = f"offline? try testdata/offline/train.tsv; {hint}"
+    raise InputError(
+        f"all {total} lines rejected: {format_rejects(rejects)}; no image to train on",
+        hint=hint,
+    )
 
 
 def _head_id(backend: Backend, repo: str) -> str | None:
@@ -121,19 +169,21 @@ def fetch_model(backend: Backend, out_dir: Path) -> list[Path]:
         ) from exc
 
 
-def count_rejects(backend: Backend) -> dict[str, int]:
-    """Images rejected by reason, from images@master:/*/rejects.tsv."""
+def image_outcomes(backend: Backend) -> tuple[dict[str, int], int]:
+    """(images rejected by reason, images kept), from images@master: each chunk's
+    `rejects.tsv` (line, url, reason) and its PNG files."""
     reasons: Counter[str] = Counter()
+    kept = 0
     try:
-        entries = [
-            e for e in backend.walk_files("images", "master") if e.path.endswith("/rejects.tsv")
-        ]
-        for entry in entries:
-            text = b"".join(backend.read_file("images", "master", entry.path)).decode()
-            for line in text.splitlines():
-                parts = line.split("\t")
-                if len(parts) >= 3:
-                    reasons[parts[2]] += 1
+        for entry in backend.walk_files("images", "master"):
+            if entry.path.endswith(".png"):
+                kept += 1
+            elif entry.path.endswith("/rejects.tsv"):
+                text = b"".join(backend.read_file("images", "master", entry.path)).decode()
+                for line in text.splitlines():
+                    parts = line.split("\t")
+                    if len(parts) >= 3:
+                        reasons[parts[2]] += 1
     except CapstoneError:
-        return {}
-    return dict(reasons)
+        return {}, 0
+    return dict(reasons), kept

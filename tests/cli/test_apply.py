@@ -28,7 +28,7 @@ def test_apply_is_idempotent_and_targets_changes(run_cli: RunCli, tmp_path: Path
 
     again = run_cli("apply", "--specs", str(specs), "--json").json()
     assert {r["action"] for r in again} == {"unchanged"}
-    jobs_before = len(run_cli("jobs", "--json").json())
+    jobs_before = len(run_cli("jobs", "--all", "--json").json())
 
     path = specs / "consolidate.yaml"
     path.write_text(path.read_text().replace("params: {}", "params: {feature_dim: 2048}"))
@@ -41,6 +41,6 @@ def test_apply_is_idempotent_and_targets_changes(run_cli: RunCli, tmp_path: Path
     assert any("feature_dim" in line for r in changed for line in r["diff"])
     versions = {p["name"]: p["version"] for p in run_cli("pipeline", "list", "--json").json()}
     assert versions == {"images": 1, "features": 1, "consolidate": 2, "model": 1, "predict": 1}
-    new_jobs = run_cli("jobs", "--json").json()[: -jobs_before or None]
+    new_jobs = run_cli("jobs", "--all", "--json").json()[: -jobs_before or None]
     # the update's commit set reaches consolidate and what is downstream of it, nothing above
     assert {j["pipeline"] for j in new_jobs} == {"consolidate", "model", "predict"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from capstone_cli.tsv import chunk_name
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
 from tests.smallspecs import training_specs
@@ -77,12 +78,12 @@ def walk_through_tutorial(run_cli: RunCli, specs: Path) -> None:
     assert images_job["state"] == "JOB_SUCCESS" and images_job["data_total"] == 8
     assert len(run_cli("commits", "rawdata", "--json").json()) == 1
     job_logs = run_cli("logs", "-j", f"images@{images_job['id']}").stdout
-    assert "chunk 0000000000000000: 5 images, 0 rejects" in job_logs
+    assert f"chunk {chunk_name('train.tsv', 0)}: 5 images, 0 rejects" in job_logs
     assert run_cli("logs", "-p", "images", "--master").stdout.strip()
     chunks = run_cli("ls", "rawdata@master:/train.tsv", "--json").json()
     assert [c["path"] for c in chunks][:2] == [
-        "/train.tsv/0000000000000000",
-        "/train.tsv/0000000000000001",
+        f"/train.tsv/{chunk_name('train.tsv', 0)}",
+        f"/train.tsv/{chunk_name('train.tsv', 1)}",
     ]
     datums = run_cli("datums", "consolidate", "--specs", str(specs), "--json").json()
     assert len(datums) == 8

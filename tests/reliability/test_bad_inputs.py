@@ -23,7 +23,7 @@ import pytest
 
 from capstone_cli.errors import ExitCode
 from capstone_cli.project import PACKAGED_SPECS
-from capstone_cli.tsv import SplitReport, split_tsv
+from capstone_cli.tsv import SplitReport, chunk_name, split_tsv
 from tests.clirunner import Result, RunCli
 from tests.conftest import REPO_ROOT
 
@@ -110,18 +110,18 @@ def test_tsv_malformed_line_with_strict_is_one_error_and_nothing_written(
 
 
 TSV_FILE_CASES = [
-    # (issue wording, how to make the file, message part without / with --strict)
-    ("an empty file", lambda p: p.write_bytes(b""), "is empty", "is empty"),
-    ("blank lines only", lambda p: p.write_bytes(b"\n\r\n\n"), "no usable", "no usable"),
-    ("only malformed lines", lambda p: p.write_bytes(b"x\ny\n"), "no usable", ":1: malformed"),
-    ("a directory instead of a file", lambda p: p.mkdir(), "is a directory", "is a directory"),
-    ("a missing file", lambda p: None, "no such file", "no such file"),
+    # (issue wording, how to make the file, message part without / with --strict, exit code)
+    ("an empty file", lambda p: p.write_bytes(b""), "is empty", "is empty", ExitCode.ERROR),
+    ("blank lines only", lambda p: p.write_bytes(b"\n\r\n\n"), "no usable", "no usable", 1),
+    ("only malformed lines", lambda p: p.write_bytes(b"x\ny\n"), "no usable", ":1: malformed", 1),
+    ("a directory instead of a file", lambda p: p.mkdir(), "is a directory", "is a directory", 1),
+    ("a missing file", lambda p: None, "no such file", "no such file", ExitCode.NOT_FOUND),
 ]
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
 @pytest.mark.parametrize(
-    ("make", "lenient_reason", "strict_reason"),
+    ("make", "lenient_reason", "strict_reason", "code"),
     [case[1:] for case in TSV_FILE_CASES],
     ids=[case[0] for case in TSV_FILE_CASES],
 )
@@ -132,13 +132,14 @@ def test_tsv_unusable_file_is_one_error_and_nothing_written(
     make: object,
     lenient_reason: str,
     strict_reason: str,
+    code: int,
     strict: bool,
 ) -> None:
     tsv = tmp_path / "captions.tsv"
     make(tsv)  # type: ignore[operator]
     args = ["train", "--tsv", str(tsv), "--specs", str(SPECS), "--out", str(tmp_path / "out")]
-    result = run_cli(*args, *(["--strict"] if strict else []), code=1)
-    assert_clean_error(result, ExitCode.ERROR, strict_reason if strict else lenient_reason)
+    result = run_cli(*args, *(["--strict"] if strict else []), code=code)
+    assert_clean_error(result, ExitCode(code), strict_reason if strict else lenient_reason)
     assert store_state(capstone_home) == ()
 
 
@@ -173,7 +174,7 @@ def test_tsv_malformed_lines_without_strict_are_skipped_with_their_reason(
     ]
     assert_clean_error(result, ExitCode.NOT_FOUND, "produced no model")
     out = tmp_path / "chunk.tsv"
-    run_cli("get", "rawdata@master:/captions.tsv/0000000000000000", "-o", str(out))
+    run_cli("get", f"rawdata@master:/captions.tsv/{chunk_name('captions.tsv', 0)}", "-o", str(out))
     assert (
         out.read_bytes()
         == (
@@ -219,7 +220,7 @@ PUT_CASES = [
     ("a non-ASCII file name", "r@master", ["café.txt"], ExitCode.USAGE, "printable ASCII"),
     ("a bad repo name", "r/x@master", ["src/a.txt"], ExitCode.USAGE, "invalid repo name"),
     ("a bad branch name", "r@ma..ster", ["src/a.txt"], ExitCode.USAGE, "invalid branch name"),
-    ("a missing source", "r@master", ["nope.txt"], ExitCode.ERROR, "no such file"),
+    ("a missing source", "r@master", ["nope.txt"], ExitCode.NOT_FOUND, "no such file"),
     ("not a regular file", "r@master", ["/dev/null"], ExitCode.ERROR, "not a regular file"),
     (
         "a file and a directory at one path",

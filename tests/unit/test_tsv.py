@@ -37,11 +37,12 @@ def test_split_real_tutorial_tsv() -> None:
     report = SplitReport()
     chunks = list(split_tsv(REPO_ROOT / "testdata/test.tsv", report=report))
     assert report.lines == 100 and report.good == 100 and report.chunks == 20
+    # chunk names: CRC-32 of the file name, then the index (unique across TSVs)
     assert [c.path for c in chunks[:2]] == [
-        "/test.tsv/0000000000000000",
-        "/test.tsv/0000000000000001",
+        "/test.tsv/bb33fc9c00000000",
+        "/test.tsv/bb33fc9c00000001",
     ]
-    assert chunks[-1].path == "/test.tsv/0000000000000013"
+    assert chunks[-1].path == "/test.tsv/bb33fc9c00000013"
     assert all(c.data is not None and c.data.count(b"\n") == 5 for c in chunks)
 
 

@@ -29,16 +29,17 @@ class DatumReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _examples(paths: list[str]) -> str:
-    shown = ", ".join(paths[:_EXAMPLES])
-    return shown + (f" and {len(paths) - _EXAMPLES} more" if len(paths) > _EXAMPLES else "")
+def _examples(paths: list[str], limit: int = _EXAMPLES) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 class Diagnostics:
     """Collects findings while the datums are computed (see `datums.evaluate`)."""
 
-    def __init__(self, source: FileSource) -> None:
+    def __init__(self, source: FileSource, outputs: frozenset[str] = frozenset()) -> None:
         self.source = source
+        self.outputs = outputs  # repos that pipelines write: the user cannot put files there
         self.unmatched: dict[str, list[str]] = {}
         self.warnings: list[str] = []
 
@@ -46,6 +47,13 @@ class Diagnostics:
         self, spec: PfsInput, glob: Glob, commit: str | None, walked: int, matched: int
     ) -> None:
         name, where = spec.input_name, f"{spec.repo}@{spec.branch}"
+        if spec.repo in self.outputs and (commit is None or walked <= 1):
+            self.warnings.append(
+                f"input '{name}': {where} holds no files, so it gives no datums; it is the output"
+                f" of pipeline '{spec.repo}', written by its jobs (see `capstone jobs -p "
+                f"{spec.repo}` and `capstone logs -p {spec.repo}`)"
+            )
+            return
         if commit is None:
             self.warnings.append(
                 f"input '{name}': {where} has no commit yet, so it gives no datums; put files "
@@ -127,13 +135,16 @@ class Diagnostics:
                 self.unmatched.setdefault(name, []).extend(dropped)
                 self.warnings.append(
                     f"join input '{name}': {len(dropped)} file(s) have no partner with the same "
-                    f"key and give no datum ({_examples(dropped)}); set outer_join: true on "
+                    f"key and give no datum ({_examples(dropped, 10)}); set outer_join: true on "
                     f"'{name}' to process them alone, or add the missing partner files"
                 )
 
 
-def explain_datums(node: Input, source: FileSource, *, pipeline: str = "") -> DatumReport:
-    """The datums of `node` (as `list_datums`) with unmatched join files and warnings."""
-    diagnostics = Diagnostics(source)
+def explain_datums(
+    node: Input, source: FileSource, *, pipeline: str = "", outputs: frozenset[str] = frozenset()
+) -> DatumReport:
+    """The datums of `node` (as `list_datums`) with unmatched join files and warnings;
+    `outputs` names the repos pipelines write, for which "put files into it" is wrong advice."""
+    diagnostics = Diagnostics(source, outputs)
     datums = evaluate(node, source, pipeline=pipeline, diagnostics=diagnostics)
     return DatumReport(datums, diagnostics.unmatched, diagnostics.warnings)

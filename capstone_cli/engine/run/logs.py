@@ -106,8 +106,10 @@ def query_logs(
     master_only: bool = False,
     follow: bool = False,
     poll_seconds: float = 0.5,
+    forever: bool = False,
 ) -> Iterator[LogLine]:
-    """Log lines oldest first; `follow` keeps polling while a matching job is unfinished."""
+    """Log lines oldest first; `follow` keeps polling while a matching job is unfinished,
+    `forever` until the caller stops iterating (`pachctl logs -f`: Ctrl-C ends it)."""
     last = 0
     while True:
         active = follow and _active(store.db, pipeline, job)  # checked BEFORE reading lines
@@ -115,7 +117,7 @@ def query_logs(
         for row_id, line in batch:
             last = row_id
             yield line
-        if not follow or (not active and not batch):
+        if not (follow or forever) or (not forever and not active and not batch):
             return
         if not batch:
             time.sleep(poll_seconds)

@@ -273,6 +273,8 @@ def run_job(
         job.id,
         f"{'resumed' if resumed else 'started'} job: {total} datums, {len(to_run)} to process",
     )
+    if on_progress:  # RUNNING with its total now, not CREATED 0/0 until its first datum ends
+        on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
     ctx = JobContext(
         store.home, rec.spec, rec.salt, job.id, job.seq, commits, job_env(rec.spec, job.id)
     )
