@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check capstone_cli workers tests benchmarks
 	$(BIN)/ruff format --check capstone_cli workers tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layer rules: pyproject.toml [tool.importlinter]
 
 test: lint
 	$(BIN)/pytest -q
@@ -57,4 +58,4 @@ kill-harness: $(STAMP)
 	$(BIN)/python -m tests.reliability.harness --seed $(KILL_SEED) --kills 50
 
 clean:
-	rm -rf $(VENV) .capstone .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .capstone .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -31,10 +31,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from capstone_cli.engine.datums import list_datums
+from capstone_cli.engine.datums.listing import list_datums
+from capstone_cli.engine.datums.memsource import MemorySource
 from capstone_cli.engine.inputs import FileSource, Input, JoinInput, PfsInput
-from capstone_cli.engine.memsource import MemorySource
-from capstone_cli.engine.store import NewFile, Store
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 
 CASES: dict[str, Input] = {
     "images: rawdata /*/*": PfsInput(repo="rawdata", glob="/*/*"),

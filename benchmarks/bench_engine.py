@@ -19,12 +19,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from capstone_cli.engine import jobs as J  # noqa: E402
-from capstone_cli.engine import pipelines as P  # noqa: E402
-from capstone_cli.engine import runner as R  # noqa: E402
-from capstone_cli.engine.propagation import on_input_commit  # noqa: E402
-from capstone_cli.engine.spec import parse_spec  # noqa: E402
-from capstone_cli.engine.store import NewFile, Store  # noqa: E402
+from capstone_cli.engine.run import jobs as J  # noqa: E402
+from capstone_cli.engine.run import pipeline_records as PR  # noqa: E402
+from capstone_cli.engine.run import pipelines as P  # noqa: E402
+from capstone_cli.engine.run import runner as R  # noqa: E402
+from capstone_cli.engine.run.propagation import on_input_commit  # noqa: E402
+from capstone_cli.engine.store.records import NewFile  # noqa: E402
+from capstone_cli.engine.store.store import Store  # noqa: E402
+from capstone_cli.specs.parse import parse_spec  # noqa: E402
 
 NOOP_STAGE = """
 import sys
@@ -96,7 +98,7 @@ def _seed_successful_job(store: Store, pipeline: str) -> None:
     """Mark the first job's datums PROCESSED with one output each, without running them (what
     a real first run would leave behind), so the measured job is the unchanged second one."""
     (job,) = J.list_jobs(store, pipeline)
-    rec = P.get_pipeline(store, pipeline)
+    rec = PR.get_pipeline(store, pipeline)
     with store.transaction():
         J.set_state(store, job.seq, J.RUNNING)
     _total, to_run, base = R.plan(

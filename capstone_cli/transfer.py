@@ -15,9 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone_cli.backends.base import Backend, Upload
+from capstone_cli.backends.base import Backend
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, UsageError
+from capstone_cli.results import Upload
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from capstone_cli.backends.base import Upload
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError
+from capstone_cli.results import Upload
 
 MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
 _SKIP_READ = 1 << 16  # the rest of an over-long line is skipped this many bytes at a time

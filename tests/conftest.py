@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli, make_run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

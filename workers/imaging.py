@@ -30,7 +30,7 @@ from PIL import (  # the accepted formats' plugins, registered without importing
     WebPImagePlugin,  # noqa: F401
 )
 
-from workers.signatures import has_image_signature
+from capstone_cli.protocol.signatures import has_image_signature
 
 # Formats a captioning dataset realistically holds; anything else (HTML, PDF, SVG, ...) is
 # `not_an_image`. (Multi-picture camera JPEGs open through the JPEG entry, as format "MPO".)

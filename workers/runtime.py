@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from capstone_cli.protocol.params_env import PARAMS_ENV
+
 DOTENV_PATH = Path("/pfs/.env")  # where a Pachyderm worker writes the datum env
 
 
@@ -103,7 +105,7 @@ def run_batches(
     """Serve datums until the worker stops us (it cancels or kills us after the last one)."""
     import grpc
 
-    from workers.nextdatum import decode_response, encode_request
+    from capstone_cli.protocol.nextdatum import decode_response, encode_request
 
     port = os.environ["PPS_WORKER_GRPC_PORT"]
     channel = grpc.insecure_channel(f"localhost:{port}")
@@ -147,11 +149,9 @@ def main(
     """Entry point shared by every stage module."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default="/pfs/out", help="output directory (default /pfs/out)")
-    parser.add_argument("--params", default=None, help="JSON parameters (default $CAPSTONE_PARAMS)")
+    parser.add_argument("--params", default=None, help=f"JSON parameters (default ${PARAMS_ENV})")
     args = parser.parse_args(argv)
-    params = load_params(
-        args.params if args.params is not None else os.environ.get("CAPSTONE_PARAMS")
-    )
+    params = load_params(args.params if args.params is not None else os.environ.get(PARAMS_ENV))
     out = Path(args.out)
     stage = factory(params)
     if is_batching(os.environ):

@@ -1,186 +1,47 @@
-"""The one interface every workflow command uses, and the records it returns.
+"""The one interface every workflow uses, on either backend.
 
 Two implementations: `embedded` (the local engine) and `pachyderm` (a cluster through
-pachyderm_sdk). Records are plain dataclasses whose `to_json()` gives the stable snake_case
-shapes of the CLI contract, so a command renders the same thing whichever backend answered.
+pachyderm_sdk). They return the records of `capstone_cli.results`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from capstone_cli.errors import JobFailedError
+from capstone_cli.results import (
+    ApplyResult,
+    CommitInfo,
+    DatumInfo,
+    FileEntry,
+    JobInfo,
+    LogLine,
+    PipelineInfo,
+    RepoInfo,
+    Upload,
+)
 
-
-def _json(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj)
-
-
-@dataclass
-class RepoInfo:
-    name: str
-    type: str = "user"
-    created: str = ""  # RFC 3339
-    size: int = 0  # bytes on the master head
-    description: str = ""
-    branches: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class CommitInfo:
-    repo: str
-    branch: str
-    id: str
-    parent: str | None = None
-    origin: str = "USER"  # USER | AUTO
-    started: str = ""
-    finished: str | None = None  # None while the commit is open
-    size: int = 0
-    description: str = ""
-    error: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class FileEntry:
-    path: str
-    type: str  # "file" | "dir"
-    size: int
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class Upload:
-    """One file to put: `path` in the repo, content from `data` or from the local `source`."""
-
-    path: str
-    data: bytes | None = None
-    source: Path | None = None
-
-    def size(self) -> int:
-        if self.data is not None:
-            return len(self.data)
-        assert self.source is not None
-        return self.source.stat().st_size
-
-
-@dataclass
-class PipelineInfo:
-    name: str
-    version: int = 1
-    state: str = "PIPELINE_RUNNING"
-    last_job_state: str = ""
-    last_job_id: str = ""
-    inputs: list[str] = field(default_factory=list)  # input repos
-    created: str = ""
-    description: str = ""
-    parallelism: int = 1
-    spec: dict[str, Any] = field(default_factory=dict)  # effective camelCase spec
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class JobInfo:
-    pipeline: str
-    id: str
-    state: str
-    data_total: int = 0
-    data_processed: int = 0
-    data_skipped: int = 0
-    data_failed: int = 0
-    data_recovered: int = 0
-    reason: str = ""
-    created: str = ""
-    started: str | None = None
-    finished: str | None = None
-    download_bytes: int = 0
-    upload_bytes: int = 0
-    process_seconds: float = 0.0
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_JOB_STATES
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-TERMINAL_JOB_STATES = frozenset({"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"})
-
-
-def failed_job_error(jobs: Iterable[JobInfo]) -> JobFailedError | None:
-    """The error to report for the first job that did not succeed, or None when all did."""
-    for job in jobs:
-        if job.terminal and job.state != "JOB_SUCCESS":
-            reason = job.reason or f"{job.data_failed} datum(s) failed"
-            return JobFailedError(
-                f"job {job.id} of pipeline {job.pipeline} ended in {job.state}: {reason}",
-                hint=f"capstone logs -p {job.pipeline} -j {job.id}",
-            )
-    return None
-
-
-@dataclass
-class DatumInfo:
-    id: str
-    state: str  # SUCCESS | SKIPPED | FAILED | RECOVERED | STARTING | UNKNOWN
-    files: list[str] = field(default_factory=list)  # "<input>:<path>" per input file
-    seconds: float = 0.0
-    reason: str = ""
-    attempts: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class LogLine:
-    pipeline: str
-    job: str
-    datum: str
-    message: str
-    ts: str = ""
-    master: bool = False  # a master (orchestration) line, not user-code output
-    stream: str = "stdout"
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
-
-
-@dataclass
-class ApplyResult:
-    """What `apply_pipeline` did (or would do, with `dry_run`)."""
-
-    pipeline: str
-    action: str  # "created" | "updated" | "unchanged"
-    diff: list[str] = field(default_factory=list)  # unified-diff lines of the effective spec
-    job_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return _json(self)
+if TYPE_CHECKING:  # the engine is imported only where a backend runs it
+    from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.fsck import FsckReport
+    from capstone_cli.engine.inputs import Input
 
 
 ProgressFn = Callable[[list[JobInfo]], None]
 
 
 class Backend(ABC):
-    """Operations the workflow commands need, on either backend."""
+    """Operations the workflow commands need, on either backend.
+
+    Workflows never ask which backend they hold: what differs is a declared capability
+    (`local_paths`) or a method that a backend refuses with a UsageError and a hint
+    (`fsck`, `explain_datums` and `run_pending` need the embedded engine's store).
+    """
 
     name: str = ""
+    local_paths: bool = False
+    """Whether workers read this machine's files, so a TSV line may name a local image path."""
 
     # -- repos ---------------------------------------------------------------------------
     @abstractmethod
@@ -284,6 +145,20 @@ class Backend(ABC):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]: ...
+
+    @abstractmethod
+    def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
+        """Process every pending job in DAG order (`capstone run`); a cluster runs its own."""
+
+    # -- checks without running ----------------------------------------------------------
+    @abstractmethod
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        """The datums `node` yields on the current branch heads, with unmatched files and
+        warnings, computed without running anything."""
+
+    @abstractmethod
+    def fsck(self, *, fix: bool = False) -> FsckReport:
+        """Check the store's invariants; with `fix`, remove unreferenced leftovers."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -10,26 +10,29 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from capstone_cli.backends.base import (
+from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.engine import fsck as fsckmod
+from capstone_cli.engine.datums.explain import DatumReport, explain_datums
+from capstone_cli.engine.inputs import Input
+from capstone_cli.engine.names import clean_file_path
+from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
+from capstone_cli.engine.run import logs as logsmod
+from capstone_cli.engine.run.propagation import on_input_commit
+from capstone_cli.engine.store.records import Commit, NewFile
+from capstone_cli.engine.store.store import Store, open_store
+from capstone_cli.errors import ConflictError
+from capstone_cli.results import (
     ApplyResult,
-    Backend,
     CommitInfo,
     DatumInfo,
     FileEntry,
     JobInfo,
     LogLine,
     PipelineInfo,
-    ProgressFn,
     RepoInfo,
     Upload,
 )
-from capstone_cli.engine import jobs, pipelines, runner
-from capstone_cli.engine import logs as logsmod
-from capstone_cli.engine.names import clean_file_path
-from capstone_cli.engine.propagation import on_input_commit
-from capstone_cli.engine.spec import parse_spec
-from capstone_cli.engine.store import Commit, NewFile, Store, open_store
-from capstone_cli.errors import ConflictError
+from capstone_cli.specs.parse import parse_spec
 
 
 def commit_info(c: Commit) -> CommitInfo:
@@ -51,6 +54,7 @@ class EmbeddedBackend(Backend):
     """Runs everything in-process against the store in CAPSTONE_HOME."""
 
     name = "embedded"
+    local_paths = True
 
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -86,15 +90,15 @@ class EmbeddedBackend(Backend):
         pipeline instead), a repo that pipelines read only with `force` (they lose their input).
         """
         self.store.get_repo(name)  # NotFoundError first
-        if pipelines.find_pipeline(self.store, name) is not None:
+        if pipeline_records.find_pipeline(self.store, name) is not None:
             raise ConflictError(
                 f"cannot delete repo {name!r}: it is the output repo of pipeline {name!r}",
                 hint=f"delete the pipeline instead: `capstone pipeline delete {name}`",
             )
         readers = [
             p.name
-            for p in pipelines.list_pipelines(self.store)
-            if name in pipelines.input_repos(p.spec)
+            for p in pipeline_records.list_pipelines(self.store)
+            if name in pipeline_records.input_repos(p.spec)
         ]
         if readers and not force:
             raise ConflictError(
@@ -147,7 +151,7 @@ class EmbeddedBackend(Backend):
     ) -> list[CommitInfo]:
         return [commit_info(c) for c in self.store.list_commits(repo, branch, limit)]
 
-    # -- pipelines (engine: capstone_cli.engine.pipelines) -------------------------------
+    # -- pipelines (engine: capstone_cli.engine.run.pipelines) -------------------------------
     def apply_pipeline(
         self, spec: dict[str, Any], *, reprocess: bool = False, dry_run: bool = False
     ) -> ApplyResult:
@@ -156,11 +160,12 @@ class EmbeddedBackend(Backend):
 
     def list_pipelines(self) -> list[PipelineInfo]:
         return [
-            pipelines.pipeline_info(self.store, r) for r in pipelines.list_pipelines(self.store)
+            pipelines.pipeline_info(self.store, r)
+            for r in pipeline_records.list_pipelines(self.store)
         ]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
-        return pipelines.pipeline_info(self.store, pipelines.get_pipeline(self.store, name))
+        return pipelines.pipeline_info(self.store, pipeline_records.get_pipeline(self.store, name))
 
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
         pipelines.delete_pipeline(self.store, name, keep_repo=keep_repo)
@@ -168,7 +173,7 @@ class EmbeddedBackend(Backend):
     def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
         pipelines.set_stopped(self.store, name, stopped)
 
-    # -- jobs (engine: capstone_cli.engine.jobs, runner, logs) ---------------------------
+    # -- jobs (engine: capstone_cli.engine.run.jobs, runner, logs) ---------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
         return [j.info() for j in jobs.list_jobs(self.store, pipeline)]
 
@@ -182,8 +187,13 @@ class EmbeddedBackend(Backend):
         return [j.info() for j in done]
 
     def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
-        """Embedded only (`capstone run`): process every pending job in DAG order."""
         return [j.info() for j in runner.run_pending(self.store, on_progress=on_progress)]
+
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        return explain_datums(node, self.store, pipeline=pipeline)
+
+    def fsck(self, *, fix: bool = False) -> fsckmod.FsckReport:
+        return fsckmod.fsck(self.store, fix=fix)
 
     def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
         return jobs.datum_infos(self.store, jobs.get_job(self.store, pipeline, job_id).seq)

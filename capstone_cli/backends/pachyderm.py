@@ -13,183 +13,44 @@ import copy
 import difflib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from pachyderm_sdk.api import pfs, pps
 
-from capstone_cli.backends.base import (
-    ApplyResult,
-    Backend,
-    CommitInfo,
-    DatumInfo,
-    FileEntry,
-    JobInfo,
-    LogLine,
-    PipelineInfo,
-    ProgressFn,
-    RepoInfo,
-    Upload,
+from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.backends.pachyderm_connect import (
+    RPC_FAILURES,
+    UNREACHABLE_CODES,
+    connect,
+    rpc,
+    rpc_error,
+    rpc_status,
 )
-from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, connect, rpc_status
-from capstone_cli.errors import (
-    AuthError,
-    CapstoneError,
-    ConflictError,
-    InputError,
-    NotFoundError,
-    PachydermError,
-    UnreachableError,
-    UsageError,
+from capstone_cli.backends.pachyderm_convert import (
+    canonical_spec,
+    datum_info,
+    job_info,
+    log_line,
+    pipeline_info,
+    spec_lines,
 )
+from capstone_cli.backends.pachyderm_files import PachydermFiles
+from capstone_cli.errors import NotFoundError, PachydermError, UsageError
+from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, PipelineInfo
 
-T = TypeVar("T")
-CHUNK_BYTES = 16 * 1024 * 1024  # below pachd's and the SDK's 20 MB message limit
+if TYPE_CHECKING:  # type names only: a cluster backend never runs the engine
+    from capstone_cli.engine.datums.explain import DatumReport
+    from capstone_cli.engine.fsck import FsckReport
+    from capstone_cli.engine.inputs import Input
+
+
 POLL_DEADLINE_S = 10.0  # one InspectJobSet poll
 UNREACHABLE_GRACE_S = 30.0  # how long wait_commit_set tolerates a pachd that stopped answering
-_UNREACHABLE = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
-_MAP_FIELDS = frozenset({"env", "labels", "annotations", "nodeSelector", "node_selector"})
 
 
-def rpc_error(exc: BaseException, what: str, not_found_hint: str | None = None) -> CapstoneError:
-    """The capstone error for a failed pachd call made while doing `what`."""
-    code, message = rpc_status(exc)
-    lowered = message.lower()
-    text = f"{what}: {message}"
-    if code == "NOT_FOUND" or (code == "UNKNOWN" and "not found" in lowered):
-        return NotFoundError(text, hint=not_found_hint)
-    if code == "ALREADY_EXISTS" or (code == "UNKNOWN" and "already exists" in lowered):
-        return ConflictError(text, hint="inspect what exists with `capstone status`")
-    if code in _UNREACHABLE:
-        return UnreachableError(
-            f"{what}: pachd is unreachable: {message}",
-            hint="check `pachctl port-forward` and PACHD_ADDRESS, then run the command again",
-        )
-    if code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-        return AuthError(
-            f"{what}: {code.lower().replace('_', ' ')}: {message}",
-            hint="log in with `pachctl auth login`, or ask for access to the project",
-        )
-    return PachydermError(f"{what}: {message} ({code})")
-
-
-@contextmanager
-def _rpc(what: str, not_found_hint: str | None = None) -> Iterator[None]:
-    try:
-        yield
-    except RPC_FAILURES as exc:
-        raise rpc_error(exc, what, not_found_hint) from exc
-
-
-def _ts(value: datetime | None) -> str:
-    """RFC 3339 text of a timestamp; "" for an unset one (betterproto decodes unset as 1970)."""
-    if value is None or value.timestamp() <= 0:
-        return ""
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _name(enum_cls: Any, value: Any) -> str:
-    """Enum name of a field value (betterproto decodes enum fields as plain ints)."""
-    try:
-        return str(enum_cls(int(value)).name)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def canonical_spec(value: Any, in_map: bool = False) -> Any:
-    """A spec in one comparable form: camelCase keys, proto3 defaults (empty, 0, false) dropped.
-
-    pachd accepts snake_case and camelCase and omits default values when it stores a spec, so a
-    spec is "unchanged" when these forms are equal. Keys of map fields (env vars, labels) are
-    user data and are kept as written.
-    """
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = key if in_map else _camel(key)
-            item = canonical_spec(item, in_map=not in_map and name in _MAP_FIELDS)
-            if in_map or item not in (None, "", [], {}, False, 0):
-                out[name] = item
-        return out
-    if isinstance(value, list):
-        return [canonical_spec(item) for item in value]
-    return value
-
-
-def _spec_lines(spec: dict[str, Any] | None) -> list[str]:
-    if spec is None:
-        return []
-    return json.dumps(spec, indent=2, sort_keys=True).splitlines()
-
-
-class _ModifyFileFeeder:
-    """Yields one ModifyFile stream for a whole upload and remembers a local failure.
-
-    A local error (an unreadable source file) must cancel the RPC, never end the stream early,
-    or pachd would accept a partial upload; so it is re-raised inside the generator (gRPC then
-    cancels the call) and kept in `error` for the caller to report instead of CANCELLED.
-    """
-
-    def __init__(
-        self,
-        commit: pfs.Commit,
-        uploads: Iterable[Upload],
-        delete_paths: Iterable[str],
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        self.commit, self.uploads, self.delete_paths = commit, uploads, delete_paths
-        self.on_bytes = on_bytes
-        self.error: BaseException | None = None
-        self.files = 0
-
-    def messages(self) -> Iterator[pfs.ModifyFileRequest]:
-        try:
-            yield pfs.ModifyFileRequest(set_commit=self.commit)
-            for path in self.delete_paths:
-                yield pfs.ModifyFileRequest(delete_file=pfs.DeleteFile(path=_abs(path)))
-            for upload in self.uploads:
-                path = _abs(upload.path)
-                yield pfs.ModifyFileRequest(delete_file=pfs.DeleteFile(path=path))  # overwrite
-                for chunk in _chunks(upload):
-                    yield pfs.ModifyFileRequest(add_file=pfs.AddFile(path=path, raw=chunk))
-                    if self.on_bytes is not None:
-                        self.on_bytes(len(chunk))
-                self.files += 1
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-
-def _abs(path: str) -> str:
-    return "/" + path.lstrip("/")
-
-
-def _chunks(upload: Upload) -> Iterator[bytes]:
-    """Content in messages of at most CHUNK_BYTES; an empty file still yields one (b"")."""
-    if upload.data is not None:
-        data = upload.data
-        yield from (data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES))
-        if not data:
-            yield b""
-        return
-    assert upload.source is not None
-    with upload.source.open("rb") as handle:
-        first = True
-        while chunk := handle.read(CHUNK_BYTES):
-            first = False
-            yield chunk
-        if first:
-            yield b""
-
-
-class PachydermBackend(Backend):
+class PachydermBackend(PachydermFiles, Backend):
     """Backend operations as pachd RPCs in one project."""
 
     name = "pachyderm"
@@ -220,171 +81,11 @@ class PachydermBackend(Backend):
         if channel is not None and hasattr(channel, "close"):
             channel.close()
 
-    # -- message builders ----------------------------------------------------------------
-    def _repo(self, name: str) -> pfs.Repo:
-        return pfs.Repo(name=name, type="user", project=pfs.Project(name=self.project))
-
-    def _branch(self, repo: str, branch: str) -> pfs.Branch:
-        return pfs.Branch(repo=self._repo(repo), name=branch)
-
-    def _commit(self, repo: str, ref: str) -> pfs.Commit:
-        """A commit by ID (32 hex digits, as pachd makes them) or the head of a branch."""
-        if len(ref) == 32 and all(c in "0123456789abcdef" for c in ref):
-            return pfs.Commit(repo=self._repo(repo), id=ref)
-        return pfs.Commit(repo=self._repo(repo), branch=self._branch(repo, ref))
-
-    def _file(self, repo: str, ref: str, path: str) -> pfs.File:
-        return pfs.File(commit=self._commit(repo, ref), path=_abs(path))
-
     def _pipeline(self, name: str) -> pps.Pipeline:
         return pps.Pipeline(name=name, project=pfs.Project(name=self.project))
 
     def _job(self, pipeline: str, job_id: str) -> pps.Job:
         return pps.Job(pipeline=self._pipeline(pipeline), id=job_id)
-
-    def _stream(self, what: str, calls: Callable[[], Iterable[T]], hint: str | None) -> Iterator[T]:
-        """Iterate a server stream, mapping a failure at any point to a capstone error."""
-        with _rpc(what, hint):
-            yield from calls()
-
-    # -- repos ---------------------------------------------------------------------------
-    def create_repo(self, name: str, description: str = "", exist_ok: bool = False) -> RepoInfo:
-        try:
-            self.client.pfs.create_repo(repo=self._repo(name), description=description)
-        except RPC_FAILURES as exc:
-            error = rpc_error(
-                exc, f"create repo {name}", f"create it: pachctl create project {self.project}"
-            )
-            if exist_ok and isinstance(error, ConflictError):
-                return self.inspect_repo(name)
-            raise error from exc
-        return RepoInfo(name=name, description=description)
-
-    def list_repos(self) -> list[RepoInfo]:
-        infos = self._stream(
-            "list repos",
-            lambda: self.client.pfs.list_repo(
-                type="user", projects=[pfs.Project(name=self.project)]
-            ),
-            None,
-        )
-        return [_repo_info(info) for info in infos]
-
-    def inspect_repo(self, name: str) -> RepoInfo:
-        with _rpc(f"inspect repo {name}", "list repos with `capstone status`"):
-            return _repo_info(self.client.pfs.inspect_repo(repo=self._repo(name)))
-
-    def delete_repo(self, name: str, force: bool = False) -> None:
-        with _rpc(f"delete repo {name}", "list repos with `capstone status`"):
-            self.client.pfs.delete_repo(repo=self._repo(name), force=force)
-
-    # -- data ----------------------------------------------------------------------------
-    def put_files(
-        self,
-        repo: str,
-        branch: str,
-        uploads: Iterable[Upload],
-        *,
-        description: str = "",
-        delete_paths: Iterable[str] = (),
-        on_bytes: Callable[[int], None] | None = None,
-        skip_unchanged: bool = False,
-    ) -> CommitInfo:
-        """StartCommit, ONE ModifyFile stream for everything, FinishCommit.
-
-        Overwrites are DeleteFile + AddFile (pachd appends otherwise); content goes in chunks of
-        at most CHUNK_BYTES. On any failure, Ctrl-C included, the open commit is dropped (or,
-        if pachd refuses, finished with `error` set) so the branch head never shows a partial
-        upload. `on_bytes` runs on gRPC's request thread as each chunk is handed over.
-        """
-        where = f"{repo}@{branch}"
-        if not self._repo_exists(repo):
-            self.create_repo(repo, exist_ok=True)
-        with _rpc(f"start a commit on {where}"):
-            commit = self.client.pfs.start_commit(
-                branch=self._branch(repo, branch), description=description
-            )
-        feeder = _ModifyFileFeeder(commit, uploads, delete_paths, on_bytes)
-        try:
-            self.client.pfs.modify_file(feeder.messages())
-            if feeder.error is not None:  # pragma: no cover - gRPC raises CANCELLED first
-                raise feeder.error
-            self.client.pfs.finish_commit(commit=commit, description=description)
-        except BaseException as exc:
-            cause = feeder.error or exc
-            outcome = self._abandon(commit, cause)
-            if isinstance(cause, RPC_FAILURES):
-                error = rpc_error(cause, f"upload to {where} failed ({outcome})")
-                raise error from cause
-            if isinstance(cause, OSError):
-                raise InputError(f"upload to {where} failed ({outcome}): {cause}") from cause
-            if cause is exc:
-                raise
-            raise cause from exc  # the local failure, not gRPC's CANCELLED
-        with _rpc(f"inspect the new commit on {where}"):
-            info = self.client.pfs.inspect_commit(
-                commit=commit, wait=pfs.CommitState.COMMIT_STATE_UNKNOWN
-            )
-        return _commit_info(info, repo, branch)
-
-    def _repo_exists(self, name: str) -> bool:
-        try:
-            self.inspect_repo(name)
-        except NotFoundError:
-            return False
-        return True
-
-    def _abandon(self, commit: pfs.Commit, cause: BaseException) -> str:
-        """Make sure a failed upload never becomes the branch head; say what was done."""
-        try:
-            self.client.pfs.drop_commit_set(commit_set=pfs.CommitSet(id=commit.id))
-            return f"commit {commit.id} was dropped, nothing changed"
-        except RPC_FAILURES:
-            pass
-        try:
-            reason = f"capstone upload failed: {cause}"[:1000]
-            self.client.pfs.finish_commit(commit=commit, error=reason)
-            return f"commit {commit.id} was closed with an error, its data is not used"
-        except RPC_FAILURES:
-            return f"commit {commit.id} may still be open: `pachctl drop commit {commit.id}`"
-
-    def list_files(self, repo: str, ref: str, path: str = "/") -> list[FileEntry]:
-        file = self._file(repo, ref, path)
-        infos = self._stream(
-            f"list {repo}@{ref}:{path}",
-            lambda: self.client.pfs.list_file(file=file),
-            f"check the path with `capstone ls {repo}@{ref}`",
-        )
-        return [_file_entry(info) for info in infos]
-
-    def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
-        file = self._file(repo, ref, path)
-        infos = self._stream(
-            f"walk {repo}@{ref}:{path}",
-            lambda: self.client.pfs.walk_file(file=file),
-            f"check the path with `capstone ls {repo}@{ref}`",
-        )
-        return (_file_entry(i) for i in infos if i.file_type == pfs.FileType.FILE)
-
-    def read_file(self, repo: str, ref: str, path: str) -> Iterator[bytes]:
-        file = self._file(repo, ref, path)
-        chunks = self._stream(
-            f"read {repo}@{ref}:{path}",
-            lambda: self.client.pfs.get_file(file=file),
-            f"check the path with `capstone ls {repo}@{ref}`",
-        )
-        return (bytes(chunk.value) for chunk in chunks)
-
-    def list_commits(
-        self, repo: str, branch: str | None = None, limit: int = 0
-    ) -> list[CommitInfo]:
-        kwargs: dict[str, Any] = {"repo": self._repo(repo), "number": limit}
-        if branch:
-            kwargs["to"] = pfs.Commit(repo=self._repo(repo), branch=self._branch(repo, branch))
-        infos = self._stream(
-            f"list commits of {repo}", lambda: self.client.pfs.list_commit(**kwargs), None
-        )
-        return [_commit_info(info, repo, branch or "") for info in infos]
 
     # -- pipelines -----------------------------------------------------------------------
     def _submitted_spec(self, name: str) -> dict[str, Any] | None:
@@ -420,12 +121,12 @@ class PachydermBackend(Backend):
         if not name:
             raise UsageError("the pipeline spec has no pipeline.name", hint="add pipeline.name")
         old = self._submitted_spec(name)
-        new_lines = _spec_lines(canonical_spec(request))
-        old_lines = _spec_lines(canonical_spec(old) if old is not None else None)
+        new_lines = spec_lines(canonical_spec(request))
+        old_lines = spec_lines(canonical_spec(old) if old is not None else None)
         if old is not None and old_lines == new_lines and not reprocess:
             return ApplyResult(pipeline=name, action="unchanged")
         diff = list(difflib.unified_diff(old_lines, new_lines, "current", "new", lineterm=""))
-        with _rpc(f"{'update' if old is not None else 'create'} pipeline {name}"):
+        with rpc(f"{'update' if old is not None else 'create'} pipeline {name}"):
             self.client.pps.create_pipeline_v2(
                 create_pipeline_request_json=json.dumps(request),
                 dry_run=dry_run,
@@ -435,7 +136,7 @@ class PachydermBackend(Backend):
         result = ApplyResult(pipeline=name, action="created" if old is None else "updated")
         result.diff = diff
         if not dry_run:  # the spec commit's ID is the commit set, hence the job, it started
-            with _rpc(f"inspect pipeline {name}"):
+            with rpc(f"inspect pipeline {name}"):
                 info = self.client.pps.inspect_pipeline(pipeline=self._pipeline(name))
             result.job_id = info.spec_commit.id or None
         return result
@@ -448,21 +149,21 @@ class PachydermBackend(Backend):
             ),
             None,
         )
-        return [_pipeline_info(info) for info in infos]
+        return [pipeline_info(info) for info in infos]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
-        with _rpc(f"inspect pipeline {name}", "list pipelines with `capstone status`"):
+        with rpc(f"inspect pipeline {name}", "list pipelines with `capstone status`"):
             info = self.client.pps.inspect_pipeline(pipeline=self._pipeline(name), details=True)
-        return _pipeline_info(info)
+        return pipeline_info(info)
 
     def delete_pipeline(self, name: str, keep_repo: bool = False) -> None:
-        with _rpc(f"delete pipeline {name}", "list pipelines with `capstone status`"):
+        with rpc(f"delete pipeline {name}", "list pipelines with `capstone status`"):
             self.client.pps.delete_pipeline(
                 pipeline=self._pipeline(name), keep_repo=keep_repo, must_exist=True
             )
 
     def set_pipeline_stopped(self, name: str, stopped: bool) -> None:
-        with _rpc(
+        with rpc(
             f"{'stop' if stopped else 'start'} pipeline {name}",
             "list pipelines with `capstone pipeline list`",
         ):
@@ -482,11 +183,11 @@ class PachydermBackend(Backend):
             lambda: self.client.pps.list_job(**kwargs),
             "list pipelines with `capstone status`",
         )
-        return [_job_info(info) for info in infos]
+        return [job_info(info) for info in infos]
 
     def inspect_job(self, pipeline: str, job_id: str) -> JobInfo:
-        with _rpc(f"inspect job {pipeline}@{job_id}", "list jobs with `capstone jobs`"):
-            return _job_info(self.client.pps.inspect_job(job=self._job(pipeline, job_id)))
+        with rpc(f"inspect job {pipeline}@{job_id}", "list jobs with `capstone jobs`"):
+            return job_info(self.client.pps.inspect_job(job=self._job(pipeline, job_id)))
 
     def _poll_deadline(self) -> AbstractContextManager[None]:
         deadlines = getattr(self.client, "deadlines", None)
@@ -500,7 +201,7 @@ class PachydermBackend(Backend):
             infos = self.client.pps.inspect_job_set(
                 job_set=pps.JobSet(id=commit_set), wait=False, details=False
             )
-            return [_job_info(info) for info in infos]
+            return [job_info(info) for info in infos]
 
     def wait_commit_set(
         self,
@@ -526,7 +227,7 @@ class PachydermBackend(Backend):
             except RPC_FAILURES as exc:
                 code, _ = rpc_status(exc)
                 if (
-                    code in _UNREACHABLE
+                    code in UNREACHABLE_CODES
                     and time.monotonic() - last_answer < self.unreachable_grace_s
                 ):
                     time.sleep(poll_seconds)
@@ -550,7 +251,7 @@ class PachydermBackend(Backend):
             lambda: self.client.pps.list_datum(job=job),
             "list jobs with `capstone jobs`",
         )
-        return [_datum_info(info) for info in infos]
+        return [datum_info(info) for info in infos]
 
     def logs(
         self,
@@ -578,111 +279,20 @@ class PachydermBackend(Backend):
             lambda: self.client.pps.get_logs(**kwargs),
             "list pipelines and jobs with `capstone status`",
         )
-        return (_log_line(message, pipeline or "") for message in messages)
+        return (log_line(message, pipeline or "") for message in messages)
 
+    # -- what only the embedded engine's store can do ---------------------------------------
+    def run_pending(self, on_progress: ProgressFn | None = None) -> list[JobInfo]:
+        raise UsageError(
+            "`capstone run` drives the embedded engine",
+            hint="on a cluster jobs run by themselves: see `capstone status`",
+        )
 
-# -- message -> record conversions -------------------------------------------------------
-def _repo_info(info: pfs.RepoInfo) -> RepoInfo:
-    size = int(info.details.size_bytes) if info.details else 0
-    return RepoInfo(
-        name=info.repo.name,
-        type=info.repo.type or "user",
-        created=_ts(info.created),
-        size=size or int(info.size_bytes_upper_bound),
-        description=info.description,
-        branches=[branch.name for branch in info.branches],
-    )
+    def explain_datums(self, node: Input, pipeline: str = "") -> DatumReport:
+        raise UsageError(
+            "`capstone datums` reads the embedded store",
+            hint="on a cluster use `pachctl list datum -f SPEC`",
+        )
 
-
-def _commit_info(info: pfs.CommitInfo, repo: str, branch: str) -> CommitInfo:
-    commit = info.commit
-    return CommitInfo(
-        repo=commit.repo.name or repo,
-        branch=(commit.branch.name if commit.branch else "") or branch,
-        id=commit.id,
-        parent=(info.parent_commit.id if info.parent_commit else "") or None,
-        origin=_name(pfs.OriginKind, info.origin.kind) if info.origin else "USER",
-        started=_ts(info.started),
-        finished=_ts(info.finished) or None,
-        size=int(info.size_bytes_upper_bound),
-        description=info.description,
-        error=info.error,
-    )
-
-
-def _file_entry(info: pfs.FileInfo) -> FileEntry:
-    path = info.file.path
-    if len(path) > 1:
-        path = path.rstrip("/")  # pachd marks directories with a trailing slash
-    kind = "dir" if info.file_type == pfs.FileType.DIR else "file"
-    return FileEntry(path=path, type=kind, size=int(info.size_bytes))
-
-
-def _input_repos(node: Any) -> list[str]:
-    """Repos of every PFS input in a (camelCase) input spec, depth first."""
-    if isinstance(node, list):
-        return [repo for item in node for repo in _input_repos(item)]
-    if not isinstance(node, dict):
-        return []
-    if "pfs" in node and isinstance(node["pfs"], dict):
-        return [str(node["pfs"].get("repo", ""))]
-    return [
-        repo for key in ("cross", "union", "join", "group") for repo in _input_repos(node.get(key))
-    ]
-
-
-def _pipeline_info(info: pps.PipelineInfo) -> PipelineInfo:
-    spec: dict[str, Any] = json.loads(info.effective_spec_json or info.user_spec_json or "{}")
-    details = info.details
-    return PipelineInfo(
-        name=info.pipeline.name,
-        version=int(info.version),
-        state=_name(pps.PipelineState, info.state),
-        last_job_state=_name(pps.JobState, info.last_job_state) if int(info.last_job_state) else "",
-        inputs=_input_repos(canonical_spec(spec).get("input")),
-        created=_ts(details.created_at) if details else "",
-        description=(details.description if details else "") or spec.get("description", ""),
-        parallelism=int(info.parallelism) or 1,
-        spec=spec,
-    )
-
-
-def _job_info(info: pps.JobInfo) -> JobInfo:
-    stats = info.stats
-    return JobInfo(
-        pipeline=info.job.pipeline.name,
-        id=info.job.id,
-        state=_name(pps.JobState, info.state),
-        data_total=int(info.data_total),
-        data_processed=int(info.data_processed),
-        data_skipped=int(info.data_skipped),
-        data_failed=int(info.data_failed),
-        data_recovered=int(info.data_recovered),
-        reason=info.reason,
-        created=_ts(info.created),
-        started=_ts(info.started) or None,
-        finished=_ts(info.finished) or None,
-        download_bytes=int(stats.download_bytes) if stats else 0,
-        upload_bytes=int(stats.upload_bytes) if stats else 0,
-        process_seconds=stats.process_time.total_seconds() if stats else 0.0,
-    )
-
-
-def _datum_info(info: pps.DatumInfo) -> DatumInfo:
-    return DatumInfo(
-        id=info.datum.id,
-        state=_name(pps.DatumState, info.state),
-        files=[f"{f.file.commit.repo.name}:{f.file.path}" for f in info.data],
-        seconds=info.stats.process_time.total_seconds() if info.stats else 0.0,
-    )
-
-
-def _log_line(message: pps.LogMessage, pipeline: str) -> LogLine:
-    return LogLine(
-        pipeline=message.pipeline_name or pipeline,
-        job=message.job_id,
-        datum=message.datum_id,
-        message=message.message.rstrip("\n"),
-        ts=_ts(message.ts),
-        master=bool(message.master),
-    )
+    def fsck(self, *, fix: bool = False) -> FsckReport:
+        raise UsageError("fsck checks the embedded store", hint="on a cluster use `pachctl fsck`")

@@ -28,6 +28,8 @@ from pachyderm_sdk.config import ConfigFile, Context
 from capstone_cli.errors import (
     AuthError,
     CapstoneError,
+    ConflictError,
+    NotFoundError,
     PachydermError,
     UnreachableError,
     UsageError,
@@ -39,8 +41,8 @@ RPC_TIMEOUT_S = 30.0
 SUPPORTED_MAJOR = 2
 MIN_MINOR = 8  # CreatePipelineV2 and effective specs arrived in 2.8
 
-_UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
-_AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 
 
 @dataclass(frozen=True)
@@ -212,17 +214,48 @@ def rpc_status(exc: BaseException) -> tuple[str, str]:
     return name, str(message or exc)
 
 
+def rpc_error(exc: BaseException, what: str, not_found_hint: str | None = None) -> CapstoneError:
+    """The capstone error for a failed pachd call made while doing `what`."""
+    code, message = rpc_status(exc)
+    lowered = message.lower()
+    text = f"{what}: {message}"
+    if code == "NOT_FOUND" or (code == "UNKNOWN" and "not found" in lowered):
+        return NotFoundError(text, hint=not_found_hint)
+    if code == "ALREADY_EXISTS" or (code == "UNKNOWN" and "already exists" in lowered):
+        return ConflictError(text, hint="inspect what exists with `capstone status`")
+    if code in UNREACHABLE_CODES:
+        return UnreachableError(
+            f"{what}: pachd is unreachable: {message}",
+            hint="check `pachctl port-forward` and PACHD_ADDRESS, then run the command again",
+        )
+    if code in AUTH_CODES:
+        return AuthError(
+            f"{what}: {code.lower().replace('_', ' ')}: {message}",
+            hint="log in with `pachctl auth login`, or ask for access to the project",
+        )
+    return PachydermError(f"{what}: {message} ({code})")
+
+
+@contextmanager
+def rpc(what: str, not_found_hint: str | None = None) -> Iterator[None]:
+    """Map any pachd failure inside the block to a capstone error (see `rpc_error`)."""
+    try:
+        yield
+    except RPC_FAILURES as exc:
+        raise rpc_error(exc, what, not_found_hint) from exc
+
+
 def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     """Map a failed first call to an error whose hint fixes the connection."""
     code, message = rpc_status(exc)
     where = f"{target.address} (from {target.source})"
-    if code in _UNREACHABLE_CODES:
+    if code in UNREACHABLE_CODES:
         return UnreachableError(
             f"cannot reach pachd at {where}: {message}",
             hint="start `pachctl port-forward`, or point PACHD_ADDRESS (or --pachd-address)"
             " at pachd",
         )
-    if code in _AUTH_CODES:
+    if code in AUTH_CODES:
         return AuthError(
             f"pachd at {where} refused the request ({code}): {message}",
             hint="log in with `pachctl auth login` (or set PACH_PYTHON_AUTH_TOKEN)"

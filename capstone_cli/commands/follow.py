@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from capstone_cli import ui
-from capstone_cli.backends.base import Backend, JobInfo, failed_job_error
+from capstone_cli.backends.base import Backend
 from capstone_cli.errors import CapstoneError, JobFailedError
+from capstone_cli.results import JobInfo, failed_job_error
 
 MAX_DETAIL = 300
 

@@ -9,7 +9,8 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
-from capstone_cli.errors import StoreCorruptError, UsageError
+from capstone_cli.errors import StoreCorruptError
+from capstone_cli.workflows.fsck import fsck as run_fsck
 
 
 def fsck(
@@ -22,12 +23,7 @@ def fsck(
     json_: JsonOpt = False,
 ) -> None:
     """Check every blob against its hash, branch heads and SQLite; report leftovers."""
-    from capstone_cli.engine.fsck import fsck as run_fsck
-
-    store = getattr(context.backend(), "store", None)
-    if store is None:
-        raise UsageError("fsck checks the embedded store", hint="on a cluster use `pachctl fsck`")
-    report = run_fsck(store, fix=fix)
+    report = run_fsck(context.backend(), fix=fix)
     if json_:
         ui.render_json(
             {

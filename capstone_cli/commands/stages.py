@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from capstone_cli import stages, ui
+from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.errors import SpecError
+from capstone_cli.specs import stages
 from capstone_cli.workflows.apply import apply_stages
 
 SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capstone_cli.engine.blobs import tmp_writer_alive
-from capstone_cli.engine.orphans import kill_orphans
-from capstone_cli.engine.scratch import remove_tree
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.run.orphans import kill_orphans
+from capstone_cli.engine.run.scratch import remove_tree
+from capstone_cli.engine.store.blobs import tmp_writer_alive
+from capstone_cli.engine.store.store import Store
 
 
 @dataclass
@@ -69,7 +69,7 @@ def fsck(store: Store, *, fix: bool = False, deep: bool = True) -> FsckReport:
 
 def _quarantine(store: Store, damaged: list[bytes], report: FsckReport) -> None:
     """Move damaged blobs to blobs/quarantine/<sha256> so a re-put can restore them."""
-    from capstone_cli.engine.locks import run_lock
+    from capstone_cli.engine.store.locks import run_lock
 
     qdir = store.blobs.root / "quarantine"
     qdir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +150,7 @@ def _leftovers(store: Store, referenced: set[bytes], report: FsckReport, fix: bo
     report.leftovers = found.describe()
     if not fix or not report.leftovers:
         return
-    from capstone_cli.engine.locks import run_lock
+    from capstone_cli.engine.store.locks import run_lock
 
     # Under the run lock (no job running) and the write lock (no put half-way: a put writes
     # its blob files inside its transaction), nothing unreferenced can be about to be used.

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from capstone_cli.backends.base import ApplyResult, Backend
+from capstone_cli.backends.base import Backend
 from capstone_cli.engine.inputs import leaf_inputs
 from capstone_cli.errors import ConflictError
-from capstone_cli.stages import render_typed, reprocess_needed
+from capstone_cli.results import ApplyResult
+from capstone_cli.specs.stages import render_typed, reprocess_needed
 
 
 def apply_stages(
@@ -22,7 +23,7 @@ def apply_stages(
     """Apply stages in DAG order; source repos they read (rawdata, inpredict) are created.
 
     A stage whose parameters or worker image changed is updated with reprocess so its datums
-    re-run (see `capstone_cli.stages`); other changes update without re-running anything.
+    re-run (see `capstone_cli.specs.stages`); other changes update without re-running anything.
     """
     rendered = render_typed(specs_dir, names)
     outputs = {stage.stage for stage, _, _ in rendered}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from capstone_cli.backends.base import Backend
-from capstone_cli.engine.datum_explain import DatumReport, explain_datums
-from capstone_cli.engine.spec import check_dag, load_specs, parse_spec
-from capstone_cli.engine.spec_types import PipelineSpec
+from capstone_cli.engine.datums.explain import DatumReport
+from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.errors import SpecError, UsageError
-from capstone_cli.stages import load_defaults, load_stage, render, stage_files
+from capstone_cli.specs.parse import check_dag, load_specs, parse_spec
+from capstone_cli.specs.stages import load_defaults, load_stage, render, stage_files
 
 
 def resolve_spec(target: str, specs_dir: Path) -> PipelineSpec:
@@ -38,15 +38,9 @@ def resolve_spec(target: str, specs_dir: Path) -> PipelineSpec:
 
 
 def datums_of(backend: Backend, target: str, specs_dir: Path) -> tuple[PipelineSpec, DatumReport]:
-    """The datums of `target`'s input (embedded store) with unmatched files and warnings."""
+    """The datums of `target`'s input with unmatched files and warnings (embedded backend)."""
     spec = resolve_spec(target, specs_dir)
-    store = getattr(backend, "store", None)
-    if store is None:
-        raise UsageError(
-            "`capstone datums` reads the embedded store",
-            hint="on a cluster use `pachctl list datum -f SPEC`",
-        )
     if spec.input is None:
         raise SpecError(f"{spec.source}: the spec has no input", hint="add an input")
     check_dag([spec])  # a spec reading its own output: refused as `pipeline create` does
-    return spec, explain_datums(spec.input, store, pipeline=spec.name)
+    return spec, backend.explain_datums(spec.input, pipeline=spec.name)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstone_cli.backends.base import ApplyResult, Backend, JobInfo, ProgressFn
-from capstone_cli.engine.spec import check_dag, load_specs, topological_order
-from capstone_cli.errors import ConflictError, NotFoundError, UsageError
+from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.errors import ConflictError, NotFoundError
+from capstone_cli.results import ApplyResult, JobInfo
+from capstone_cli.specs.parse import check_dag, load_specs, topological_order
 
 
 def create_from_file(
@@ -34,11 +35,4 @@ def create_from_file(
 
 def run_pending(backend: Backend, on_progress: ProgressFn | None = None) -> list[JobInfo]:
     """Run every pending job of the embedded engine (a cluster runs its own jobs)."""
-    runner = getattr(backend, "run_pending", None)
-    if runner is None:
-        raise UsageError(
-            "`capstone run` drives the embedded engine",
-            hint="on a cluster jobs run by themselves: see `capstone status`",
-        )
-    jobs: list[JobInfo] = runner(on_progress)
-    return jobs
+    return backend.run_pending(on_progress)

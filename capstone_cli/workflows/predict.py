@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone_cli.backends.base import Backend, Upload
+from capstone_cli.backends.base import Backend
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, ModelError, NotFoundError
+from capstone_cli.protocol.signatures import has_image_signature
+from capstone_cli.results import Upload
 from capstone_cli.workflows import Follow
 from capstone_cli.workflows.apply import apply_stages
-from workers.signatures import has_image_signature
 
 INPREDICT = "inpredict"
 

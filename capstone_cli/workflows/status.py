@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from capstone_cli.backends.base import Backend, DatumInfo, JobInfo, PipelineInfo
+from capstone_cli.backends.base import Backend
+from capstone_cli.results import DatumInfo, JobInfo, PipelineInfo
 
 
 @dataclass

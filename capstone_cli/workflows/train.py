@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capstone_cli.backends.base import Backend, CommitInfo, JobInfo
+from capstone_cli.backends.base import Backend
 from capstone_cli.engine import faults
 from capstone_cli.errors import CapstoneError, ModelError, NotFoundError
-from capstone_cli.stages import TRAINING_STAGES
+from capstone_cli.results import CommitInfo, JobInfo
+from capstone_cli.specs.stages import TRAINING_STAGES
 from capstone_cli.transfer import download
 from capstone_cli.tsv import SplitReport, split_tsv
 from capstone_cli.workflows import Follow
@@ -60,7 +61,7 @@ def train(
         tsv,
         lines_per_chunk=lines_per_datum,
         strict=strict,
-        allow_local=backend.name == "embedded",
+        allow_local=backend.local_paths,
         report=report,
     )
     # The first chunk is split before anything is written: a missing, empty or unusable TSV

@@ -20,10 +20,11 @@ import pytest
 from fake_pachd import FakePachd, job
 from pachyderm_sdk.api import pfs, pps
 
-from capstone_cli.backends import pachyderm as pachyderm_module
-from capstone_cli.backends.base import JobInfo, Upload, failed_job_error
-from capstone_cli.backends.pachyderm import PachydermBackend, canonical_spec
+from capstone_cli.backends import pachyderm_files as pachyderm_module
+from capstone_cli.backends.pachyderm import PachydermBackend
 from capstone_cli.backends.pachyderm_connect import connect, resolve_target
+from capstone_cli.backends.pachyderm_convert import canonical_spec
+from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
     ConflictError,
     InputError,
@@ -33,6 +34,7 @@ from capstone_cli.errors import (
     UnreachableError,
     UsageError,
 )
+from capstone_cli.results import JobInfo, Upload, failed_job_error
 
 CODES = grpc.StatusCode
 
@@ -573,3 +575,26 @@ def test_logs_request_fields(
 def test_logs_need_pipeline_and_job(backend: PachydermBackend, kwargs: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         list(backend.logs(**kwargs))
+
+
+@pytest.mark.parametrize(
+    ("operation", "hint"),
+    [
+        ("fsck", "pachctl fsck"),
+        ("run_pending", "capstone status"),
+        ("explain_datums", "pachctl list datum"),
+    ],
+)
+def test_store_only_operations_are_refused_with_the_cluster_equivalent(
+    backend: PachydermBackend, pachd: FakePachd, operation: str, hint: str
+) -> None:
+    """What needs the embedded store is a UsageError naming what to run on a cluster instead."""
+    calls = {
+        "fsck": lambda: backend.fsck(fix=True),
+        "run_pending": lambda: backend.run_pending(),
+        "explain_datums": lambda: backend.explain_datums(PfsInput("images", "/*")),
+    }
+    with pytest.raises(UsageError) as refused:
+        calls[operation]()
+    assert refused.value.hint is not None and hint in refused.value.hint
+    assert pachd.requests == []  # refused before any call to pachd

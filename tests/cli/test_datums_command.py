@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capstone_cli.backends.base import Upload
 from capstone_cli.backends.embedded import EmbeddedBackend
+from capstone_cli.results import Upload
 from capstone_cli.tsv import split_tsv
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from capstone_cli.engine.blobs import INLINE_MAX
-from capstone_cli.engine.store import NewFile, Store
+from capstone_cli.engine.store.blobs import INLINE_MAX
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli
 
 

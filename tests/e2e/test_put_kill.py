@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine.store import Store
+from capstone_cli.engine.store.store import Store
 from tests.conftest import capstone_cmd, subprocess_env
 
 

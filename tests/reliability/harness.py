@@ -287,7 +287,7 @@ def check_invariants(home: Path, *, after_rerun: bool = False) -> list[str]:
     and, after a successful re-run: no unfinished job, no scratch directory left.
     """
     from capstone_cli.engine.fsck import fsck
-    from capstone_cli.engine.store import Store
+    from capstone_cli.engine.store.store import Store
 
     if not (home / "store.db").exists():
         return []
@@ -335,7 +335,7 @@ def check_invariants(home: Path, *, after_rerun: bool = False) -> list[str]:
 
 def snapshot(home: Path, out_dir: Path | None = None) -> dict[str, str]:
     """Final outputs: every repo head's files and the out dir, path -> sha256 (timing removed)."""
-    from capstone_cli.engine.store import Store
+    from capstone_cli.engine.store.store import Store
 
     result: dict[str, str] = {}
     with Store(home) as store:

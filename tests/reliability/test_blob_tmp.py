@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine import procid
-from capstone_cli.engine.blobs import INLINE_MAX, TMP_PREFIX
-from capstone_cli.engine.store import NewFile, Store
+from capstone_cli.engine.store.blobs import INLINE_MAX, TMP_PREFIX
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli
 from tests.conftest import capstone_cmd, subprocess_env
 

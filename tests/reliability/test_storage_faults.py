@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine import faults
-from capstone_cli.engine.blobs import INLINE_MAX
 from capstone_cli.engine.fsck import fsck
-from capstone_cli.engine.store import NewFile, Store
+from capstone_cli.engine.store.blobs import INLINE_MAX
+from capstone_cli.engine.store.records import NewFile
+from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import StoreWriteError
 from tests.clirunner import Result, RunCli
 

@@ -6,7 +6,7 @@ import importlib.util
 import json
 import re
 
-from capstone_cli import stages
+from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
@@ -22,8 +22,13 @@ def test_copied_files_exist() -> None:
 
 def test_runs_as_non_root_with_pinned_versions() -> None:
     assert re.search(r"^USER (?!root)\w+", DOCKERFILE, re.M)
-    pins = re.findall(r'"([a-zA-Z_-]+)==[0-9.]+"', DOCKERFILE)
-    assert {"tensorflow-cpu", "pillow", "pandas", "pachyderm_sdk"} <= set(pins)
+    assert re.search(r"^RUN pip install -c constraints\.txt ", DOCKERFILE, re.M)
+    constraints = (REPO_ROOT / "constraints.txt").read_text()
+    pins = {
+        re.sub(r"[-_.]+", "-", name).lower()
+        for name in re.findall(r"^([A-Za-z0-9_.-]+)==[0-9][^\s]*$", constraints, re.M)
+    }
+    assert {"tensorflow-cpu", "pillow", "pandas", "pachyderm-sdk", "keras", "numpy"} <= pins
     assert re.search(r"^FROM python:[0-9.]+-slim", DOCKERFILE, re.M)
 
 

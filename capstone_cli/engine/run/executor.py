@@ -1,0 +1,292 @@
+"""Running one datum: scratch layout, environment, user process, outputs, persisted result.
+
+Each attempt gets its slot's scratch root laid out like `/pfs` for this datum alone, runs
+`transform.cmd` in a new process group (`spawn`: the whole group is killed on timeout and after
+the process exits, so stray children never outlive their datum), and is retried up to
+`datum_tries` times. A finished datum's result (state, hash, staged outputs, stats, log lines)
+is written in ONE short transaction at once, which is what lets a killed run resume without
+re-running it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capstone_cli.engine import faults
+from capstone_cli.engine.datums.listing import Datum
+from capstone_cli.engine.pipeline_spec import PipelineSpec
+from capstone_cli.engine.run import jobs as jobsmod
+from capstone_cli.engine.run.logs import Line, write_lines
+from capstone_cli.engine.run.scratch import (
+    Download,
+    ScratchRoot,
+    collect_outputs,
+    remove_tree,
+    rewrite_pfs,
+    scratch_base,
+)
+from capstone_cli.engine.run.spawn import Launcher
+from capstone_cli.engine.store.store import Store
+from capstone_cli.errors import InvalidNameError, StoreWriteError
+
+# variables of the runner's own environment that must not leak into user code
+_SCRUB = ("PPS_WORKER_GRPC_PORT", "PACH_DATUM_ID", "PACH_JOB_ID", "PACH_OUTPUT_COMMIT_ID")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every datum of a job shares."""
+
+    home: Path
+    spec: PipelineSpec
+    salt: str
+    job_id: str
+    job_seq: int
+    commits: dict[tuple[str, str], int | None]
+    base_env: dict[str, str] = field(default_factory=dict)
+
+
+def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
+    """The pod-level environment: this process's env, Pachyderm's pod vars, `transform.env`."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env.update(
+        PPS_PIPELINE_NAME=spec.name,
+        PPS_PROJECT_NAME=spec.project,
+        PACH_JOB_ID=job_id,
+        PACH_OUTPUT_COMMIT_ID=job_id,
+        PACH_IN_WORKER="true",
+    )
+    env.update(spec.transform.env)
+    return env
+
+
+def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
+    """Per-datum variables of reference 4.2, pointing into the scratch root."""
+    env: dict[str, str] = {"PACH_DATUM_ID": datum.id, "CAPSTONE_PFS_ROOT": str(root)}
+    for inp in datum.inputs:
+        path = inp.file.path.rstrip("/")
+        env[inp.name] = str(root / inp.name) + path
+        env[f"{inp.name}_COMMIT"] = inp.commit or ""
+        if inp.join_on:
+            env[f"PACH_DATUM_{inp.name}_JOIN_ON"] = inp.join_on
+        if inp.group_by:
+            env[f"PACH_DATUM_{inp.name}_GROUP_BY"] = inp.group_by
+    return env
+
+
+def command_line(cmd: tuple[str, ...], root: Path) -> list[str]:
+    """`/pfs` rewritten to the scratch root; `python`/`python3` run as this interpreter."""
+    args = [rewrite_pfs(a, root) for a in cmd]
+    if args and args[0] in ("python", "python3"):
+        args[0] = sys.executable
+    return args
+
+
+@dataclass
+class DatumResult:
+    datum: Datum
+    hash: str
+    state: str
+    reason: str = ""
+    attempts: int = 0
+    outputs: list[tuple[str, Path]] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    download_bytes: int = 0
+    download_seconds: float = 0.0
+    process_seconds: float = 0.0
+
+
+class Slot:
+    """One worker slot of this run: two fixed scratch roots used in turn, and capture files.
+
+    Everything is created once per slot and reused by every datum the slot runs (creating it
+    per datum cost more than the process itself). With two roots, the NEXT datum's inputs are
+    laid out while the current datum's process runs (`run_slot`): the current datum's own root
+    is never touched while it runs, and a datum's result is still persisted before the next
+    datum's process starts.
+    """
+
+    def __init__(self, ctx: JobContext, name: str, roots: int = 2) -> None:
+        base = scratch_base(ctx.home) / f"{os.getpid()}-{ctx.job_seq}-{name}"
+        self.roots = [ScratchRoot(base.with_name(base.name + "ab"[i])) for i in range(roots)]
+        self.root = self.roots[0].path
+        # capture files beside the roots: a datum's /pfs holds its inputs and out/, nothing else
+        self.io_dir = base.with_name(base.name + "-io")
+        self.launcher = Launcher(self.io_dir)
+        self._turn = 0
+
+    def prepare(self, store: Store, ctx: JobContext, item: tuple[Datum, str]) -> Prepared:
+        """Lay out a datum's inputs in the root not used by the datum before it."""
+        scratch = self.roots[self._turn]
+        self._turn = (self._turn + 1) % len(self.roots)
+        download = scratch.populate(store, item[0], ctx.commits)
+        faults.checkpoint("executor.datum.populated")
+        return Prepared(item[0], item[1], scratch, download)
+
+    def close(self) -> None:
+        self.launcher.close()
+        remove_tree(self.io_dir)
+        for scratch in self.roots:
+            scratch.close()
+
+
+@dataclass
+class Prepared:
+    """A datum whose scratch root is laid out for its first attempt."""
+
+    datum: Datum
+    hash: str
+    scratch: ScratchRoot
+    download: Download
+
+
+def run_slot(
+    store: Store,
+    ctx: JobContext,
+    slot: Slot,
+    take: Callable[[], tuple[Datum, str] | None],
+    emit: Callable[[DatumResult], None],
+) -> None:
+    """Run datums from `take` until none is left, preparing each next one while the current
+    one's process runs; every result is persisted (and emitted) before the next one starts."""
+    first = take()
+    ready = slot.prepare(store, ctx, first) if first is not None else None
+    while ready is not None:
+        current, ready = ready, None
+        prefetched = False
+
+        def prefetch() -> None:
+            nonlocal ready, prefetched
+            if not prefetched:
+                prefetched = True
+                item = take()
+                ready = slot.prepare(store, ctx, item) if item is not None else None
+
+        emit(run_datum(store, ctx, current, slot, prefetch))
+        prefetch()  # no attempt started a process: prepare the next datum now
+
+
+def run_datum(
+    store: Store,
+    ctx: JobContext,
+    prepared: Prepared,
+    slot: Slot,
+    on_start: Callable[[], None] | None = None,
+) -> DatumResult:
+    """Run a datum to SUCCESS, RECOVERED or FAILED and persist the result. `on_start` runs
+    while the first attempt's process runs."""
+    spec, t = ctx.spec, ctx.spec.transform
+    datum = prepared.datum
+    result = DatumResult(datum, prepared.hash, jobsmod.D_FAILED)
+    tries = max(1, spec.datum_tries)
+    scratch = prepared.scratch
+    root = scratch.path
+    cwd = rewrite_pfs(t.working_dir, root) if t.working_dir else None
+    cmd = command_line(t.cmd, root)
+    stdin = "\n".join(rewrite_pfs(s, root) for s in t.stdin)
+    for attempt in range(1, tries + 1):
+        result.attempts = attempt
+        if attempt > 1:  # every attempt starts from freshly laid out inputs and an empty out/
+            prepared.download = scratch.populate(store, datum, ctx.commits)
+            faults.checkpoint("executor.datum.populated")
+        result.download_bytes = prepared.download.bytes
+        result.download_seconds = prepared.download.seconds
+        env = dict(ctx.base_env)
+        env.update(datum_vars(datum, root))
+        proc = slot.launcher.run(
+            cmd, stdin, env, cwd, spec.datum_timeout, t.accept_return_code, on_start
+        )
+        on_start = None
+        result.process_seconds += proc.seconds
+        result.lines.extend(proc.lines)
+        if proc.ok:
+            try:
+                result.outputs = collect_outputs(root / "out")
+                faults.checkpoint("executor.datum.outputs")
+                result.state = jobsmod.D_SUCCESS
+                persist(store, ctx, result)
+                return result
+            except InvalidNameError as exc:
+                proc.reason = exc.message
+        note = f"datum {datum.id} failed (attempt {attempt}/{tries}): {proc.reason}"
+        result.lines.append(Line(note, "stderr", True))
+        result.reason = proc.reason
+        if t.err_cmd:
+            err = slot.launcher.run(
+                command_line(t.err_cmd, root),
+                "\n".join(rewrite_pfs(s, root) for s in t.err_stdin),
+                env,
+                cwd,
+                spec.datum_timeout,
+            )
+            result.lines.extend(err.lines)
+            if err.ok:
+                result.state = jobsmod.D_RECOVERED
+                result.outputs = []
+                result.lines.append(Line(f"datum {datum.id} recovered", "stdout", True))
+                persist(store, ctx, result)
+                return result
+    result.state = jobsmod.D_FAILED
+    persist(store, ctx, result)
+    return result
+
+
+def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
+    """Store output blobs and the datum's row, staged outputs and log lines in ONE transaction."""
+    t0 = time.perf_counter()
+    up_bytes = 0
+    d = result.datum
+    files = "\n".join(f"{i.name}:{i.file.path}" for i in d.inputs)
+    with store.transaction():
+        rows = []
+        for path, local in result.outputs:
+            try:
+                digest, size = store.blobs.put_file(local)
+            except OSError as exc:
+                raise StoreWriteError(f"cannot read output {local}: {exc.strerror}") from exc
+            rows.append((ctx.job_seq, d.id, path, digest, size))
+            faults.checkpoint("executor.persist.blob")
+            up_bytes += size
+        if rows:
+            store.db.executemany(
+                "INSERT OR REPLACE INTO datum_outputs(job_seq, datum, path, blob, size) "
+                "VALUES(?,?,?,?,?)",
+                rows,
+            )
+        up_s = time.perf_counter() - t0
+        store.db.execute(
+            "INSERT OR REPLACE INTO job_datums(job_seq, datum, state, hash, files, reason, "
+            "attempts, download_seconds, process_seconds, upload_seconds, download_bytes, "
+            "upload_bytes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                ctx.job_seq,
+                d.id,
+                result.state,
+                result.hash,
+                files,
+                result.reason,
+                result.attempts,
+                result.download_seconds,
+                result.process_seconds,
+                up_s,
+                result.download_bytes,
+                up_bytes,
+            ),
+        )
+        column = {
+            jobsmod.D_SUCCESS: "data_processed",
+            jobsmod.D_FAILED: "data_failed",
+            jobsmod.D_RECOVERED: "data_recovered",
+        }[result.state]
+        store.db.execute(
+            f"UPDATE jobs SET {column}={column}+1, download_bytes=download_bytes+?, "
+            "upload_bytes=upload_bytes+?, process_seconds=process_seconds+? WHERE seq=?",
+            (result.download_bytes, up_bytes, result.process_seconds, ctx.job_seq),
+        )
+        write_lines(store.db, ctx.spec.name, ctx.job_id, d.id, result.lines)
+        faults.checkpoint("executor.persist.rows")
