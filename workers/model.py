@@ -11,7 +11,8 @@ once `workers.captioning.model` is imported), `saved/vocab.json`, `saved/metrics
 extracts them the same way).
 
 The features stage's settings are not visible from here: pass them as the `features` parameter
-(`{"backbone", "weights", "seed", "image_size"}`), or as flat `backbone`/`weights`/`image_size`.
+(`{"backbone", "weights", "seed", "image_size", "pooling"}`), or as flat
+`backbone`/`weights`/`image_size`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from workers import runtime
+from workers.features import DEFAULTS as FEATURE_DEFAULTS  # one source of truth
 
 INPUT_NAMES = ("consolidate",)
 
@@ -40,16 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "glove_path": None,
     "val_fraction": 0.2,
-    "lr_schedule": "cosine",
+    "lr_schedule": "constant",
     "shuffle_captions": 1024,
     "eval_images": 1000,
-}
-FEATURE_DEFAULTS: dict[str, Any] = {
-    "backbone": "resnet50",
-    "weights": "imagenet",
-    "seed": 0,
-    "image_size": 224,
-    "batch_size": 32,
 }
 
 

@@ -31,6 +31,7 @@ class Captioner:
             output_vocab_size,
         )
         from workers.captioning.text import Vocabulary
+        from workers.features import DEFAULTS as FEATURE_DEFAULTS
 
         try:
             params = json.loads((saved / "params.json").read_text())
@@ -49,13 +50,14 @@ class Captioner:
                 f"training runs: rerun the model stage"
             )
         self.max_len = model_max_len(self.model)
-        feat = params.get("features", {})
+        feat = {**FEATURE_DEFAULTS, **params.get("features", {})}
         self.extractor = FeatureExtractor(
-            backbone=str(feat.get("backbone", "resnet50")),
-            weights=str(feat.get("weights", "imagenet")),
-            seed=int(feat.get("seed", 0)),
-            image_size=int(feat.get("image_size", 224)),
-            batch_size=int(feat.get("batch_size", 32)),
+            backbone=str(feat["backbone"]),
+            weights=str(feat["weights"]),
+            seed=int(feat["seed"]),
+            image_size=int(feat["image_size"]),
+            batch_size=int(feat["batch_size"]),
+            pooling=str(feat["pooling"]),
         )
         self.step = decode.make_step(self.model)
         self.decode = decode
