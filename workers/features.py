@@ -29,7 +29,6 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "batch_size": 32,
     "image_size": 224,
-    "pooling": "avg",
 }
 
 
@@ -53,7 +52,6 @@ class Stage:
             seed=int(self.params["seed"]),
             image_size=int(self.params["image_size"]),
             batch_size=int(self.params["batch_size"]),
-            pooling=str(self.params["pooling"]),
         )
 
     def process(self, ctx: runtime.DatumContext) -> None:

@@ -57,7 +57,6 @@ class Captioner:
             seed=int(feat["seed"]),
             image_size=int(feat["image_size"]),
             batch_size=int(feat["batch_size"]),
-            pooling=str(feat["pooling"]),
         )
         self.step = decode.make_step(self.model)
         self.decode = decode

@@ -1,6 +1,4 @@
-"""Image features from a CNN backbone (ResNet50 without its classifier, average-pooled: 2048-d;
-or `pooling: grid2`, the map averaged over each of its four quarters: 4 x 2048-d, which keeps
-where things are, which a random-weight backbone's global average loses).
+"""Image features from a CNN backbone (ResNet50 without its classifier, average-pooled: 2048-d).
 
 Throughput rules measured here (reference/measurements.md section 2): call a `tf.function`-wrapped
 model, never `model.predict()` (which stalls ~5 s after its last batch on Keras 3.15), and feed
@@ -22,7 +20,6 @@ import numpy as np
 
 FEATURE_DIM = 2048
 BACKBONES = ("resnet50",)
-POOLINGS = {"avg": 1, "grid2": 4}  # pooling -> feature vectors per image (FEATURE_DIM each)
 
 
 def load_image(path: Path, image_size: int) -> np.ndarray:
@@ -62,7 +59,6 @@ class FeatureExtractor:
         seed: int = 0,
         image_size: int = 224,
         batch_size: int = 32,
-        pooling: str = "avg",
     ) -> None:
         import keras
         import tensorflow as tf
@@ -73,9 +69,6 @@ class FeatureExtractor:
             raise RuntimeError(f"image_size must be >= 32 for {backbone} (got {image_size})")
         if batch_size < 1:
             raise RuntimeError("batch_size must be >= 1")
-        if pooling not in POOLINGS:
-            raise RuntimeError(f"unknown pooling {pooling!r}; supported: {', '.join(POOLINGS)}")
-        self.feature_dim = FEATURE_DIM * POOLINGS[pooling]
         self.image_size = image_size
         self.batch_size = batch_size
         keras_weights: str | None
@@ -94,7 +87,7 @@ class FeatureExtractor:
         self.model = keras.applications.ResNet50(
             include_top=False,
             weights=keras_weights,
-            pooling="avg" if pooling == "avg" else None,
+            pooling="avg",
             input_shape=(image_size, image_size, 3),
         )
         preprocess = keras.applications.resnet50.preprocess_input
@@ -103,11 +96,7 @@ class FeatureExtractor:
 
         @tf.function(input_signature=[spec])  # type: ignore[untyped-decorator]
         def forward(batch: Any) -> Any:
-            out = model(preprocess(batch), training=False)
-            if pooling == "grid2":  # average over each quarter of the map: where, not only what
-                out = tf.image.resize(out, (2, 2), method="area")
-                out = tf.reshape(out, (-1, 4 * FEATURE_DIM))
-            return out
+            return model(preprocess(batch), training=False)
 
         self._forward = forward
 
@@ -122,7 +111,7 @@ class FeatureExtractor:
             for i in range(0, len(images), self.batch_size)
         ]
         if not chunks:
-            return np.zeros((0, self.feature_dim), dtype=np.float32)
+            return np.zeros((0, FEATURE_DIM), dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def extract_files(self, paths: Sequence[Path]) -> np.ndarray:
@@ -132,4 +121,4 @@ class FeatureExtractor:
             group = paths[i : i + self.batch_size]
             batch = np.stack([load_image(p, self.image_size) for p in group])
             out.append(self.extract(batch))
-        return np.concatenate(out) if out else np.zeros((0, self.feature_dim), dtype=np.float32)
+        return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), dtype=np.float32)
