@@ -11,8 +11,7 @@ once `workers.captioning.model` is imported), `saved/vocab.json`, `saved/metrics
 extracts them the same way).
 
 The features stage's settings are not visible from here: pass them as the `features` parameter
-(`{"backbone", "weights", "seed", "image_size"}`), or as flat
-`backbone`/`weights`/`image_size`.
+(`{"backbone", "weights", "seed", "image_size"}`), or as flat `backbone`/`weights`/`image_size`.
 """
 
 from __future__ import annotations
