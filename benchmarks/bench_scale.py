@@ -142,8 +142,8 @@ def train(home: Path, tsv: Path, specs: Path, out: Path) -> dict[str, Any]:
 def table(results: dict[int, dict[str, Any]], local_rate: float, grown: dict[str, Any]) -> str:
     sizes = sorted(results)
     rows = [
-        "| lines | stage | wall s | lines/s | datums run | peak RSS MiB |",
-        "|---|---|---|---|---|---|",
+        "| lines | stage | job wall s | worker s | lines/s (worker) | datums run | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for n in sizes:
         for stage in STAGES:
