@@ -1,4 +1,5 @@
-# The worker image named in the rendered specs (specs/defaults.yaml: image + tag).
+# The worker image named in the rendered specs (defaults.yaml: image + tag; the packaged one is
+# capstone_cli/specs/definitions/defaults.yaml).
 # Build: docker build -t capstone-worker:0.1.0 .
 FROM python:3.11.7-slim-bookworm
 

@@ -14,7 +14,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SCRIPTS = ["put", "datums", "engine", "images", "ml", "quality", "train_upload", "kill_harness"]
+SCRIPTS = [
+    "put",
+    "datums",
+    "engine",
+    "images",
+    "ml",
+    "quality",
+    "train_upload",
+    "ui",
+    "kill_harness",
+]
 # entries that are not benchmarks/bench_<name>.py scripts: python arguments
 MODULES = {
     "kill_harness": [

@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from capstone_cli import __version__, ui
+from capstone_cli.backends import environment_error
 from capstone_cli.commands import context
 from capstone_cli.errors import CapstoneError, ExitCode
 
@@ -32,8 +33,9 @@ class CapstoneGroup(TyperGroup):
         except Exception as exc:
             if context.debug_enabled():
                 ui.traceback()
-            ui.error(exc)
-            ctx.exit(int(ExitCode.ERROR))
+            known = environment_error(exc)
+            ui.error(known if known is not None else exc)
+            ctx.exit(int(known.exit_code if known is not None else ExitCode.ERROR))
 
 
 app = typer.Typer(
@@ -87,6 +89,7 @@ def main_options(
 
 def _register() -> None:
     from capstone_cli.commands import (
+        dashboard,
         data,
         datums,
         fsck,
@@ -107,6 +110,7 @@ def _register() -> None:
     jobs.register(app)
     status.register(app)
     fsck.register(app)
+    dashboard.register(app)
 
 
 _register()

@@ -61,6 +61,17 @@ class FileEntry:
 
 
 @dataclass
+class FilePage:
+    """One page of a directory listing; `next_after` resumes it (None on the last page).
+
+    A directory entry's `size` is -1 when the backend does not know it without reading the
+    whole subtree."""
+
+    entries: list[FileEntry]
+    next_after: str | None = None
+
+
+@dataclass
 class Upload:
     """One file to put: `path` in the repo, content from `data` or from the local `source`."""
 

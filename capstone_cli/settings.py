@@ -1,6 +1,8 @@
 """Resolved settings: flag > CAPSTONE_* environment > default.
 
-`CAPSTONE_HOME` selects the embedded store (default `.capstone/` in the current directory);
+`CAPSTONE_HOME` selects the embedded store (default `.capstone/` next to the project's `specs/`,
+found by walking up from the current directory, else in the current directory: see
+`capstone_cli.project`);
 `CAPSTONE_BACKEND` or `--backend` selects `embedded` or `pachyderm`.
 """
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capstone_cli.errors import UsageError
+from capstone_cli.project import default_home
 
 BACKENDS = ("embedded", "pachyderm")
 
@@ -38,7 +41,8 @@ def resolve(
             f"unknown backend {chosen!r}",
             hint="use --backend embedded or --backend pachyderm (or CAPSTONE_BACKEND)",
         )
-    home_dir = Path(home or os.environ.get("CAPSTONE_HOME") or ".capstone").expanduser()
+    given = home or os.environ.get("CAPSTONE_HOME")
+    home_dir = Path(given).expanduser() if given else default_home()
     return Settings(
         home=home_dir.absolute(),
         backend=chosen,

@@ -27,12 +27,16 @@ class UploadPlan:
     total_bytes: int
 
 
-def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) -> UploadPlan:
+def plan_uploads(
+    sources: Sequence[Path], target: str, *, sizes: bool = True, follow_symlinks: bool = False
+) -> UploadPlan:
     """Map local `sources` to repo paths under `target`; validates everything first.
 
     A single file with a target that does not end in `/` is written AT the target path; other
     files go INTO the target directory under their own names; a directory's contents go
     under the target, keeping their tree (as `pachctl put file -r repo@b:/path -f dir/`).
+    Two local files never land on one repo path (one would silently replace the other), and a
+    symlink inside a directory that leads outside it is refused unless `follow_symlinks`.
     """
     if not sources:
         raise UsageError("nothing to put", hint="name at least one file or directory")
@@ -40,6 +44,7 @@ def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) ->
     into_dir = target.endswith("/") or len(sources) > 1 or any(s.is_dir() for s in sources)
     base = clean_file_path(target)
     uploads: list[Upload] = []
+    origin: dict[str, str] = {}  # repo path -> the local file it came from
     total = 0
     for src in sources:
         if not src.exists():
@@ -47,32 +52,71 @@ def plan_uploads(sources: Sequence[Path], target: str, *, sizes: bool = True) ->
                 f"{src}: no such file or directory", hint="check the path; nothing was uploaded"
             )
         if src.is_dir():
-            for rel, file in _walk(src):
-                uploads.append(Upload(clean_file_path(_join(base, rel)), source=Path(file)))
+            pairs = [(_join(base, rel), file) for rel, file in _walk(src, follow_symlinks)]
         elif src.is_file():
-            dest = _join(base, src.name) if into_dir or base == "/" else base
-            uploads.append(Upload(clean_file_path(dest), source=src))
+            pairs = [(_join(base, src.name) if into_dir or base == "/" else base, str(src))]
         else:
             raise InputError(
                 f"{src}: not a regular file or directory",
                 hint="put regular files or directories only",
             )
+        for dest, file in pairs:
+            path = clean_file_path(dest)
+            if path in origin:
+                raise InputError(
+                    f"{origin[path]} and {file} would both be stored as {path}; nothing was"
+                    " uploaded",
+                    hint="rename one of them, or put them under different paths",
+                )
+            origin[path] = file
+            uploads.append(Upload(path, source=Path(file)))
     if sizes:  # only for a progress bar: a stat per file
         total = sum(os.stat(up.source).st_size for up in uploads if up.source is not None)
     return UploadPlan(uploads, total)
 
 
-def _walk(root: str | Path, rel: str = "") -> Iterator[tuple[str, str]]:
-    """(relative posix path, path) of regular files under `root`, sorted; symlinked
-    directories are not followed (symlinked files are read as their target)."""
-    with os.scandir(root) as it:
+def _walk(root: Path, follow_symlinks: bool) -> Iterator[tuple[str, str]]:
+    """(relative posix path, path) of regular files under `root`, in name order.
+
+    Iterative (a tree thousands of levels deep is walked like a flat one). A symlink whose
+    target is inside `root` is read as its target (a symlinked directory is not followed);
+    one leading outside is refused, or followed with `follow_symlinks` (each real directory
+    once, so a link loop ends).
+    """
+    real_root = os.path.realpath(root)
+    seen = {real_root}
+    stack: list[Iterator[tuple[str, os.DirEntry[str]]]] = [_entries(root, "")]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        name, entry = item
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            inside = real == real_root or real.startswith(real_root + os.sep)
+            if not inside and not follow_symlinks:
+                raise InputError(
+                    f"{entry.path} is a symlink to {real}, outside {root}; nothing was uploaded",
+                    hint="remove the link, or pass --follow-symlinks to upload what it points to",
+                )
+            if os.path.isdir(real):
+                if not inside and real not in seen:
+                    seen.add(real)
+                    stack.append(_entries(Path(entry.path), name))
+                continue
+        elif entry.is_dir(follow_symlinks=False):
+            stack.append(_entries(Path(entry.path), name))
+            continue
+        if entry.is_file():
+            yield name, entry.path
+
+
+def _entries(folder: Path, rel: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     for entry in entries:
-        name = f"{rel}/{entry.name}" if rel else entry.name
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, name)
-        elif entry.is_file():
-            yield name, entry.path
+        yield (f"{rel}/{entry.name}" if rel else entry.name), entry
 
 
 def _join(*parts: str) -> str:
@@ -114,18 +158,18 @@ def download(backend: Backend, repo: str, ref: str, path: str, dest: Path) -> li
                 hint="choose a destination without symlinked directories",
             )
         _check_target(target)
-        folder = target.parent
-        while folder != dest and dest in folder.parents:
+        folder = dest
+        for part in target.relative_to(dest).parts[:-1]:  # linear in the depth, not quadratic
+            folder = folder / part
             if folder.exists() and not folder.is_dir():
                 raise UsageError(
                     f"cannot write {entry.path}: {folder} is a file; nothing was written",
                     hint="remove it or choose another destination",
                 )
-            folder = folder.parent
         plan.append((entry.path, target))
     written: list[Path] = []
     for repo_path, target in plan:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(target.parent)
         _write_atomic(backend, repo, ref, repo_path, target)
         written.append(target)
     return written
@@ -140,7 +184,8 @@ def _check_parent(parent: Path) -> None:
 
 
 def _check_target(target: Path) -> None:
-    """A file may replace a regular file, never a symlink (it could point anywhere) or a dir."""
+    """A file may replace a regular file, never a symlink (it could point anywhere), a
+    directory, or a FIFO, device or socket (replacing one would break what uses it)."""
     if target.is_symlink():
         raise UsageError(
             f"refusing to overwrite the symlink {target}",
@@ -151,6 +196,21 @@ def _check_target(target: Path) -> None:
             f"cannot write a file over the directory {target}",
             hint="remove it or choose another destination",
         )
+    if target.exists() and not target.is_file():
+        raise UsageError(
+            f"refusing to replace {target}: it is not a regular file (a FIFO, device or socket)",
+            hint="give -o a regular file, a directory or a new path",
+        )
+
+
+def _make_dirs(folder: Path) -> None:
+    """`mkdir -p` without recursion (pathlib's recurses once per missing level)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
 
 
 def _write_atomic(backend: Backend, repo: str, ref: str, path: str, target: Path) -> None:

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError
+from capstone_cli.protocol.tsv_line import MAX_LINE, parse_line
 from capstone_cli.results import Upload
 
-MAX_LINE = 1 << 20  # a caption line longer than 1 MiB is malformed
 _SKIP_READ = 1 << 16  # the rest of an over-long line is skipped this many bytes at a time
 SCHEMES = ("", "file", "http", "https")  # what the images stage can fetch
 
@@ -41,31 +41,19 @@ class SplitReport:
 
 
 def check_line(raw: bytes) -> tuple[str, str] | str:
-    """(caption, url) of a good line, or the reason it is malformed."""
-    if len(raw) > MAX_LINE:
-        return "line longer than 1 MiB"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
-    text = text.rstrip("\r\n")
-    if "\t" not in text:
-        return "no tab between caption and URL"
-    parts = text.split("\t")
-    if len(parts) != 2:
-        return f"{len(parts)} columns, expected 2 (caption<TAB>url)"
-    caption, url = parts[0].strip(), parts[1].strip()
-    if not caption:
-        return "empty caption"
-    if not url:
-        return "empty URL"
+    """(caption, url) of a good line, or the reason it is malformed: the shared line rule
+    (`capstone_cli.protocol.tsv_line`), plus a URL the images stage can fetch."""
+    parsed = parse_line(raw)
+    if isinstance(parsed, str):
+        return parsed
+    url = parsed[1]
     try:
         scheme = _scheme(url)
     except ValueError as exc:  # e.g. "http://[::1" (an unclosed IPv6 host)
         return f"malformed URL ({exc})"
     if scheme not in SCHEMES:
         return f"unsupported URL scheme {scheme!r} (use http(s) or a local path)"
-    return caption, url
+    return parsed
 
 
 def _scheme(url: str) -> str:
@@ -111,8 +99,10 @@ def split_tsv(
     """Yield one Upload per chunk; fills `report` as it goes.
 
     Relative local image paths are rewritten to absolute paths under `local_root` (the TSV's
-    folder) so the embedded engine's workers find them; with `allow_local=False` (a cluster,
-    which cannot read this machine's disk) a local path is an error.
+    folder) so the embedded engine's workers find them; a local path leading outside
+    `local_root` is a `forbidden_path` line (a TSV must not publish any file of the disk). With
+    `allow_local=False` (a cluster, which cannot read this machine's disk) a local path is an
+    error.
     """
     if lines_per_chunk < 1:
         raise InputError("--lines-per-datum must be at least 1", hint="use e.g. 5")
@@ -121,6 +111,11 @@ def split_tsv(
             f"{path} is a directory, not a TSV file", hint="give the caption<TAB>url file itself"
         )
     if not path.is_file():
+        if path.exists():  # /dev/zero, a FIFO: reading one could block or never end
+            raise InputError(
+                f"{path} is not a regular file (a device, FIFO or socket)",
+                hint="give the caption<TAB>url file itself",
+            )
         raise InputError(f"{path}: no such file", hint="check the path of the TSV")
     report = report if report is not None else SplitReport()
     name = clean_file_path(path.name).lstrip("/")
@@ -132,7 +127,7 @@ def split_tsv(
             report.lines += 1
             if not raw.strip(b"\r\n"):
                 continue
-            checked = check_line(raw)
+            checked = _cr_only(raw) or check_line(raw)
             if isinstance(checked, str):
                 if strict:
                     raise InputError(
@@ -150,7 +145,18 @@ def split_tsv(
                         hint="use http(s) URLs on the pachyderm backend, or train with "
                         "--backend embedded",
                     )
-                url = _absolute(url, (local_root or path.parent).resolve())
+                root = (local_root or path.parent).resolve()
+                url = _absolute(url, root)
+                if not _inside(url, root):  # /etc/shadow, ../../secret
+                    reason = f"forbidden_path: {url} is outside {root}"
+                    if strict:
+                        raise InputError(
+                            f"{path}:{number}: {reason}",
+                            hint="keep images under the TSV's folder, or name their root with"
+                            " --local-root",
+                        )
+                    report.malformed.append((number, reason))
+                    continue
             buffer.append(f"{caption}\t{url}\n".encode())
             report.good += 1
             if len(buffer) == lines_per_chunk:
@@ -172,9 +178,28 @@ def split_tsv(
         )
 
 
+def _cr_only(raw: bytes) -> str | None:
+    """The reason for a line holding carriage returns inside it: CR-only line endings (classic
+    Mac OS) make the whole file one line, which would otherwise read as "N columns"."""
+    if b"\r" in raw.rstrip(b"\r\n"):
+        return (
+            "a carriage return inside the line: the file has CR-only line endings (convert to LF)"
+        )
+    return None
+
+
 def _absolute(url: str, root: Path) -> str:
     local = url[len("file://") :] if url.startswith("file://") else url
     return os.path.normpath(root / local) if not os.path.isabs(local) else local
+
+
+def _inside(local: str, root: Path) -> bool:
+    """Whether the (normalised) path `local` lies under `root`.
+
+    Lexical on purpose: what the TSV names is checked, not where the user's own symlinks in
+    that folder lead (an `images` link to a dataset disk is the user's choice, not the TSV's).
+    """
+    return local == str(root) or local.startswith(str(root).rstrip(os.sep) + os.sep)
 
 
 def _chunk(name: str, index: int, lines: list[bytes]) -> Upload:

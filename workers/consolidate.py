@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from capstone_cli.protocol import stage_params
 from workers import runtime
 from workers.features import IMAGE_IDS_FILE
 from workers.images import read_chunk
 
 INPUT_NAMES = ("rawdata", "features")
-DEFAULT_FEATURE_DIM = 2048  # ResNet50's pooled output; only used for an empty shard
+DEFAULT_FEATURE_DIM: int = stage_params.defaults("consolidate")["feature_dim"]
 _APOSTROPHES = frozenset("'’`´")
 
 
@@ -110,7 +111,7 @@ class Stage:
     """Stateless: each datum is one chunk; params: `feature_dim` (for empty shards only)."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.feature_dim = int(params.get("feature_dim", DEFAULT_FEATURE_DIM))
+        self.feature_dim = int(stage_params.resolve("consolidate", params)["feature_dim"])
 
     def process(self, ctx: runtime.DatumContext) -> None:
         chunk_file = ctx.input("rawdata")

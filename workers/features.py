@@ -17,19 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from capstone_cli.protocol import stage_params
 from workers import runtime
 
 INPUT_NAMES = ("images",)
 IMAGE_IDS_FILE = "images.tsv"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-DEFAULTS: dict[str, Any] = {
-    "backbone": "resnet50",
-    "weights": "imagenet",
-    "seed": 0,
-    "batch_size": 32,
-    "image_size": 224,
-}
 
 
 def image_digest(path: Path) -> str:
@@ -40,19 +33,10 @@ def image_digest(path: Path) -> str:
 class Stage:
     def __init__(self, params: dict[str, Any]) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise RuntimeError(f"unknown features parameter(s): {', '.join(unknown)}")
-        self.params = {**DEFAULTS, **params}
+        self.params = stage_params.resolve("features", params)
         from workers.captioning.features import FeatureExtractor
 
-        self.extractor = FeatureExtractor(
-            backbone=str(self.params["backbone"]),
-            weights=str(self.params["weights"]),
-            seed=int(self.params["seed"]),
-            image_size=int(self.params["image_size"]),
-            batch_size=int(self.params["batch_size"]),
-        )
+        self.extractor = FeatureExtractor(**self.params)
 
     def process(self, ctx: runtime.DatumContext) -> None:
         chunk = ctx.input("images")

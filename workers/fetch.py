@@ -14,10 +14,12 @@ connection (web datasets rarely hit one host twice in a row) and ignores `$HTTP_
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
-MIB = 1024 * 1024
+from capstone_cli.protocol import stage_params
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "capstone-images/0.1 (+https://github.com/pachyderm/pachyderm tutorial 201)"
 READ_CHUNK = 64 * 1024
@@ -33,33 +36,40 @@ READ_CHUNK = 64 * 1024
 _SAFE_URL_CHARS = "/%:@!$&'()*+,;=~-._?"
 
 
+_DEFAULTS = stage_params.defaults("images")
+
+
 @dataclass(frozen=True)
 class FetchConfig:
-    """Limits for one fetch; built from the images stage's params (see `from_params`)."""
+    """Limits for one fetch: the images stage's parameters (`capstone_cli.protocol`)."""
 
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    max_bytes: int = 20 * MIB
-    max_redirects: int = 5
-    retries: int = 2
-    backoff: float = 0.25  # first retry waits this long, then doubles (capped at 4 s)
-    total_timeout: float = 60.0  # per attempt: stops a server that drips one byte per second
+    connect_timeout: float = _DEFAULTS["connect_timeout"]
+    read_timeout: float = _DEFAULTS["read_timeout"]
+    max_bytes: int = _DEFAULTS["max_bytes"]
+    max_redirects: int = _DEFAULTS["max_redirects"]
+    retries: int = _DEFAULTS["retries"]
+    backoff: float = _DEFAULTS["backoff"]  # first retry waits this long, then doubles (cap 4 s)
+    total_timeout: float = _DEFAULTS["total_timeout"]  # per line, retries included
     data_root: Path | None = None  # where relative paths resolve ($CAPSTONE_DATA_ROOT)
+    local_root: Path | None = None  # local reads only below it ($CAPSTONE_LOCAL_ROOT)
 
     @classmethod
     def from_params(cls, params: dict[str, Any], env: dict[str, str] | None = None) -> FetchConfig:
-        """The stage params (defaults from the layout contract) and `$CAPSTONE_DATA_ROOT`."""
+        """The images stage's params (checked, defaults filled in) and `$CAPSTONE_DATA_ROOT`."""
+        params = stage_params.resolve("images", params)
         environ = os.environ if env is None else env
         root = environ.get("CAPSTONE_DATA_ROOT") or None
+        fence = environ.get("CAPSTONE_LOCAL_ROOT") or params.get("local_root") or None
         return cls(
-            connect_timeout=float(params.get("connect_timeout", 5.0)),
-            read_timeout=float(params.get("read_timeout", 15.0)),
-            max_bytes=int(params.get("max_bytes", 20 * MIB)),
-            max_redirects=int(params.get("max_redirects", 5)),
-            retries=int(params.get("retries", 2)),
-            backoff=float(params.get("backoff", 0.25)),
-            total_timeout=float(params.get("total_timeout", 60.0)),
+            connect_timeout=float(params["connect_timeout"]),
+            read_timeout=float(params["read_timeout"]),
+            max_bytes=int(params["max_bytes"]),
+            max_redirects=int(params["max_redirects"]),
+            retries=int(params["retries"]),
+            backoff=float(params["backoff"]),
+            total_timeout=float(params["total_timeout"]),
             data_root=Path(root) if root else None,
+            local_root=Path(fence) if fence else None,
         )
 
 
@@ -91,9 +101,12 @@ def fetch(url: str, config: FetchConfig | None = None) -> FetchResult:
     """The bytes at `url`, or why not. Never raises for an expected failure."""
     cfg = config or FetchConfig()
     url = url.strip()
-    scheme = urlsplit(url).scheme.lower() if not url.startswith("/") else ""
+    try:
+        scheme = urlsplit(url).scheme.lower() if not url.startswith("/") else ""
+    except ValueError as exc:  # e.g. `http://[::1/x.png`: an unclosed IPv6 bracket
+        return FetchResult(reason="malformed_line", detail=f"invalid URL: {exc}")
     if scheme in ("http", "https"):
-        return _fetch_http_with_retries(url, cfg)
+        return _fetch_http_with_retries(url, cfg, time.monotonic() + cfg.total_timeout)
     try:
         if scheme == "file":
             return FetchResult(data=_read_local(_file_url_path(url), cfg))
@@ -121,6 +134,10 @@ def _local_path(text: str, cfg: FetchConfig) -> Path:
 
 
 def _read_local(path: Path, cfg: FetchConfig) -> bytes:
+    if cfg.local_root is not None:  # `capstone train` checks the TSV's folder before upload
+        real, fence = os.path.normpath(path), os.path.normpath(cfg.local_root)  # lexical, as
+        if real != fence and not real.startswith(fence.rstrip(os.sep) + os.sep):  # `train`
+            raise _Failure("forbidden_path", f"{path} is outside the local root {fence}")
     try:
         size = path.stat().st_size
         if size > cfg.max_bytes:
@@ -134,26 +151,34 @@ def _read_local(path: Path, cfg: FetchConfig) -> bytes:
     return data
 
 
-def _fetch_http_with_retries(url: str, cfg: FetchConfig) -> FetchResult:
+def _fetch_http_with_retries(url: str, cfg: FetchConfig, deadline: float) -> FetchResult:
+    """Attempts (redirects included) until success, a permanent failure, the last retry or
+    the line's deadline (`total_timeout` covers every attempt, redirect and backoff)."""
     attempts = 0
     while True:
         attempts += 1
         try:
-            return FetchResult(data=_fetch_following_redirects(url, cfg), attempts=attempts)
+            data = _fetch_following_redirects(url, cfg, deadline)
+            return FetchResult(data=data, attempts=attempts)
         except _Failure as failure:
-            if not failure.transient or attempts > cfg.retries:
+            pause = min(cfg.backoff * (2 ** (attempts - 1)), 4.0)
+            out_of_time = time.monotonic() + pause >= deadline
+            if not failure.transient or attempts > cfg.retries or out_of_time:
                 return FetchResult(reason=failure.reason, detail=failure.detail, attempts=attempts)
-        time.sleep(min(cfg.backoff * (2 ** (attempts - 1)), 4.0))
+        time.sleep(pause)
 
 
-def _fetch_following_redirects(url: str, cfg: FetchConfig) -> bytes:
+def _fetch_following_redirects(url: str, cfg: FetchConfig, deadline: float) -> bytes:
     seen = {url}
     current = url
     for _ in range(cfg.max_redirects + 1):
-        location = _get_once(current, cfg)
+        location = _get_once(current, cfg, deadline)
         if isinstance(location, bytes):
             return location
-        target = urljoin(current, location)
+        try:
+            target = urljoin(current, location)
+        except ValueError as exc:
+            raise _Failure("malformed_line", f"redirect to an invalid URL: {exc}") from None
         target_scheme = urlsplit(target).scheme.lower()
         if target_scheme not in ("http", "https"):
             raise _Failure("redirect_scheme", f"redirect to {target_scheme or '?'}: {target}")
@@ -166,7 +191,10 @@ def _fetch_following_redirects(url: str, cfg: FetchConfig) -> bytes:
 
 def _request_target(url: str) -> tuple[str, str, int, str]:
     """(scheme, ASCII host, port, quoted path?query) of an http(s) URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise _Failure("malformed_line", f"invalid URL: {exc}") from None
     scheme = parts.scheme.lower()
     host = parts.hostname
     if not host:
@@ -184,27 +212,61 @@ def _request_target(url: str) -> tuple[str, str, int, str]:
     return scheme, ascii_host, port, path
 
 
-def _connect(scheme: str, host: str, port: int, cfg: FetchConfig) -> http.client.HTTPConnection:
+def _connect(
+    scheme: str, host: str, port: int, cfg: FetchConfig, deadline: float
+) -> http.client.HTTPConnection:
     conn: http.client.HTTPConnection
+    timeout = max(0.001, min(cfg.connect_timeout, deadline - time.monotonic()))
     if scheme == "https":
         conn = http.client.HTTPSConnection(
-            host, port, timeout=cfg.connect_timeout, context=ssl.create_default_context()
+            host, port, timeout=timeout, context=ssl.create_default_context()
         )
     else:
-        conn = http.client.HTTPConnection(host, port, timeout=cfg.connect_timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn.connect()
     if conn.sock is not None:  # connect timeout done; every later socket op gets the read one
         conn.sock.settimeout(cfg.read_timeout)
     return conn
 
 
-def _get_once(url: str, cfg: FetchConfig) -> bytes | str:
+class _Watchdog:
+    """Shuts a connection's socket down at the line's deadline.
+
+    A read timeout bounds the wait for ONE packet, so a server dripping a byte a second (in
+    the headers or the body) never trips it; shutting the socket down from a timer ends any
+    read in progress, wherever http.client is in the response.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+
+    def watch(self, conn: http.client.HTTPConnection) -> None:
+        self._sock = conn.sock
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _get_once(url: str, cfg: FetchConfig, deadline: float) -> bytes | str:
     """The body of a 2xx answer, or the Location of a redirect; `_Failure` otherwise."""
     scheme, host, port, path = _request_target(url)
-    deadline = time.monotonic() + cfg.total_timeout
+    if time.monotonic() >= deadline:
+        raise _late(cfg)
     conn: http.client.HTTPConnection | None = None
+    watchdog = _Watchdog(deadline)
     try:
-        conn = _connect(scheme, host, port, cfg)
+        conn = _connect(scheme, host, port, cfg, deadline)
+        watchdog.watch(conn)
         conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
         response = conn.getresponse()
         status = response.status
@@ -216,25 +278,46 @@ def _get_once(url: str, cfg: FetchConfig) -> bytes | str:
         if not 200 <= status < 300:
             transient = status == 429 or status >= 500
             raise _Failure(f"http_{status}", f"HTTP {status} {response.reason}", transient)
-        return _read_body(response, cfg, deadline)
+        body = _read_body(response, cfg, deadline)
+        if watchdog.fired:  # the shutdown may read as a clean end of the body
+            raise _late(cfg)
+        return body
     except _Failure:
+        if watchdog.fired:
+            raise _late(cfg) from None
         raise
-    except socket.gaierror as exc:
-        raise _Failure("dns", f"cannot resolve {host}: {exc}") from None
-    except TimeoutError as exc:  # socket.timeout is an alias since 3.10
-        raise _Failure("timeout", f"{type(exc).__name__}: {exc}", transient=True) from None
-    except http.client.InvalidURL as exc:  # control characters in host or path: not transient
-        raise _Failure("malformed_line", f"invalid URL: {exc}") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise _Failure("connection", f"TLS certificate: {exc}") from None
-    except (ConnectionError, http.client.HTTPException, ssl.SSLError) as exc:
-        # resets, refusals, RemoteDisconnected, IncompleteRead, bad status lines
-        raise _Failure("connection", f"{type(exc).__name__}: {exc}", transient=True) from None
-    except OSError as exc:  # no route to host, network unreachable, ...
-        raise _Failure("connection", f"{type(exc).__name__}: {exc}", transient=True) from None
+    except Exception as exc:
+        failure = _classify(exc, host)
+        if watchdog.fired:
+            failure = _late(cfg)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
+        watchdog.cancel()
         if conn is not None:
             conn.close()
+
+
+def _late(cfg: FetchConfig) -> _Failure:
+    return _Failure("timeout", f"not fetched within total_timeout {cfg.total_timeout} s")
+
+
+def _classify(exc: Exception, host: str) -> _Failure | None:
+    """The reason code of an exception raised while talking to a server (None: unexpected)."""
+    name = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return _Failure("dns", f"cannot resolve {host}: {exc}")
+    if isinstance(exc, TimeoutError):  # socket.timeout is an alias since 3.10
+        return _Failure("timeout", name, transient=True)
+    if isinstance(exc, http.client.InvalidURL):  # control characters in host or path
+        return _Failure("malformed_line", f"invalid URL: {exc}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _Failure("connection", f"TLS certificate: {exc}")
+    if isinstance(exc, ConnectionError | http.client.HTTPException | OSError):
+        # resets, refusals, RemoteDisconnected, IncompleteRead, bad status lines, no route
+        return _Failure("connection", name, transient=True)
+    return None
 
 
 def _read_body(response: http.client.HTTPResponse, cfg: FetchConfig, deadline: float) -> bytes:
@@ -245,7 +328,7 @@ def _read_body(response: http.client.HTTPResponse, cfg: FetchConfig, deadline: f
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = response.read(READ_CHUNK)
+        chunk = response.read1(READ_CHUNK)  # what has arrived: deadline checked per packet
         if not chunk:
             break
         total += len(chunk)

@@ -23,9 +23,10 @@ from typing import Any
 
 from PIL import Image
 
+from capstone_cli.protocol import stage_params, tsv_line
 from workers import runtime
 from workers.fetch import FetchConfig, fetch
-from workers.imaging import DEFAULT_MAX_PIXELS, process_image
+from workers.imaging import PixelBudget, process_image, release_large_blocks_to_the_os
 
 INPUT_NAMES = ("rawdata",)
 REJECTS_FILE = "rejects.tsv"
@@ -33,13 +34,18 @@ REJECTS_FILE = "rejects.tsv"
 
 @dataclass(frozen=True)
 class ChunkLine:
-    """One line of a rawdata chunk: `caption` and `url` are empty when the line is malformed."""
+    """One line of a rawdata chunk: `caption` and `url` are empty when the line is malformed,
+    and `problem` says why (the shared line rule, `capstone_cli.protocol.tsv_line`)."""
 
     index: int
     caption: str
     url: str
     raw: str
-    malformed: bool
+    problem: str = ""
+
+    @property
+    def malformed(self) -> bool:
+        return bool(self.problem)
 
     @property
     def stem(self) -> str:
@@ -48,16 +54,12 @@ class ChunkLine:
 
 
 def parse_line(index: int, raw_bytes: bytes) -> ChunkLine:
-    """`caption<TAB>url`; no tab, more than one tab, an empty field or bad UTF-8 is malformed."""
+    """Line `index` of a chunk, parsed by the rule the split used to write it."""
     raw = raw_bytes.decode("utf-8", errors="replace").rstrip("\r")
-    try:
-        text = raw_bytes.decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return ChunkLine(index, "", "", raw, malformed=True)
-    parts = text.split("\t")
-    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-        return ChunkLine(index, "", "", raw, malformed=True)
-    return ChunkLine(index, parts[0].strip(), parts[1].strip(), raw, malformed=False)
+    parsed = tsv_line.parse_line(raw_bytes)
+    if isinstance(parsed, str):
+        return ChunkLine(index, "", "", raw, problem=parsed)
+    return ChunkLine(index, parsed[0], parsed[1], raw)
 
 
 def read_chunk(path: Path) -> list[ChunkLine]:
@@ -83,49 +85,29 @@ class LineOutcome:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class ImagesParams:
-    """The stage's parameters with the layout contract's defaults."""
-
-    image_size: int = 224
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    concurrency: int = 16
-
-    @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> ImagesParams:
-        value = cls(
-            image_size=int(params.get("image_size", 224)),
-            max_pixels=int(params.get("max_pixels", DEFAULT_MAX_PIXELS)),
-            concurrency=int(params.get("concurrency", 16)),
-        )
-        if value.image_size < 1 or value.max_pixels < 1 or value.concurrency < 1:
-            raise ValueError(f"image_size, max_pixels and concurrency must be >= 1: {value}")
-        return value
-
-
 class Stage:
     """Fetch, decode and resize every line of a chunk; one thread pool for the process."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.raw_params = dict(params)
-        self.params = ImagesParams.from_dict(params)
-        FetchConfig.from_params(params)  # fail fast on bad values, before any datum
+        self.params = stage_params.resolve("images", params)  # fails fast, before any datum
         # our own max_pixels check replaces Pillow's global warning threshold
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         self._pool: ThreadPoolExecutor | None = None
+        self.budget = PixelBudget(self.params["pixels_in_flight"])  # shared by the pool's threads
+        release_large_blocks_to_the_os()  # or freed images stay in each thread's heap arena
 
     @property
     def pool(self) -> ThreadPoolExecutor:
         """Created on first use and kept: with datum batching it serves every chunk."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.params.concurrency, "images")
+            self._pool = ThreadPoolExecutor(self.params["concurrency"], "images")
         return self._pool
 
     def process(self, ctx: runtime.DatumContext) -> None:
         chunk_file = ctx.input("rawdata")
         out_dir = ctx.out / chunk_file.name
         lines = read_chunk(chunk_file)
-        fetch_config = FetchConfig.from_params(self.raw_params, dict(ctx.env))
+        fetch_config = FetchConfig.from_params(self.params, dict(ctx.env))
         if lines:  # an empty chunk has no output (Pachyderm keeps no empty directories)
             out_dir.mkdir(parents=True, exist_ok=True)
         outcomes = list(self.pool.map(lambda line: self._one(line, fetch_config, out_dir), lines))
@@ -137,12 +119,14 @@ class Stage:
     def _one(self, line: ChunkLine, config: FetchConfig, out_dir: Path) -> LineOutcome:
         """Fetch + decode + write one line; every expected failure becomes a reason code."""
         if line.malformed:
-            return LineOutcome(line, "malformed_line", "expected caption<TAB>url")
+            return LineOutcome(line, "malformed_line", line.problem)
         try:
             fetched = fetch(line.url, config)
             if fetched.data is None:
                 return LineOutcome(line, fetched.reason, fetched.detail)
-            image = process_image(fetched.data, self.params.image_size, self.params.max_pixels)
+            image = process_image(
+                fetched.data, self.params["image_size"], self.params["max_pixels"], self.budget
+            )
         except Exception as exc:  # a bug or an exotic failure: one line must not fail the chunk
             print(f"line {line.stem}: unexpected {type(exc).__name__}: {exc}", flush=True)
             return LineOutcome(line, "io_error", f"unexpected {type(exc).__name__}: {exc}")

@@ -10,8 +10,8 @@ once `workers.captioning.model` is imported), `saved/vocab.json`, `saved/metrics
 `saved/params.json` (every parameter, including how features were extracted, so predict
 extracts them the same way).
 
-The features stage's settings are not visible from here: pass them as the `features` parameter
-(`{"backbone", "weights", "seed", "image_size"}`), or as flat `backbone`/`weights`/`image_size`.
+The features stage's settings are not visible from here: they come as the `features` parameter
+(`params_from: [features]` in specs/model.yaml puts the features stage's params there).
 """
 
 from __future__ import annotations
@@ -24,53 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from capstone_cli.protocol import stage_params
 from workers import runtime
-from workers.features import DEFAULTS as FEATURE_DEFAULTS  # one source of truth
 
 INPUT_NAMES = ("consolidate",)
-
-DEFAULTS: dict[str, Any] = {
-    "epochs": 60,
-    "batch_size": 32,
-    "max_len": 12,
-    "vocab_size": 5000,
-    "embedding_dim": 64,
-    "units": 128,
-    "dropout": 0.5,
-    "learning_rate": 0.001,
-    "seed": 0,
-    "glove_path": None,
-    "val_fraction": 0.2,
-    "lr_schedule": "constant",
-    "shuffle_captions": 1024,
-    "eval_images": 1000,
-}
-
-
-def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Defaults + given values; the features stage's settings nested under `features`."""
-    resolved = {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS}}
-    features = dict(FEATURE_DEFAULTS)
-    features.update({k: params[k] for k in ("backbone", "weights", "image_size") if k in params})
-    nested = params.get("features") or {}
-    if not isinstance(nested, dict):
-        raise RuntimeError("parameter 'features' must be an object")
-    features.update({k: v for k, v in nested.items() if k in FEATURE_DEFAULTS})
-    resolved["features"] = features
-    unknown = sorted(
-        set(params) - set(DEFAULTS) - {"features", "backbone", "weights", "image_size"}
-    )
-    if unknown:
-        raise RuntimeError(f"unknown model parameter(s): {', '.join(unknown)}")
-    for key in ("epochs", "batch_size", "max_len", "vocab_size", "embedding_dim", "units"):
-        if not isinstance(resolved[key], int) or resolved[key] < 1:
-            raise RuntimeError(f"parameter {key} must be a positive integer")
-    for key in ("shuffle_captions", "eval_images"):
-        if not isinstance(resolved[key], int) or resolved[key] < 0:
-            raise RuntimeError(f"parameter {key} must be a non-negative integer")
-    if resolved["lr_schedule"] not in ("cosine", "constant"):
-        raise RuntimeError("parameter lr_schedule must be 'cosine' or 'constant'")
-    return resolved
 
 
 class Stage:
@@ -78,7 +35,7 @@ class Stage:
 
     def __init__(self, params: dict[str, Any]) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        self.params = resolve_params(params)
+        self.params = stage_params.resolve("model", params)  # defaults filled in
         import keras
 
         self.keras = keras

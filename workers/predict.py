@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from capstone_cli.protocol import stage_params
 from workers import runtime
 
 INPUT_NAMES = ("model", "inpredict")
-DEFAULTS: dict[str, Any] = {"beam_width": 1, "batch_size": 16}
 
 
 class Captioner:
@@ -31,7 +31,6 @@ class Captioner:
             output_vocab_size,
         )
         from workers.captioning.text import Vocabulary
-        from workers.features import DEFAULTS as FEATURE_DEFAULTS
 
         try:
             params = json.loads((saved / "params.json").read_text())
@@ -50,14 +49,11 @@ class Captioner:
                 f"training runs: rerun the model stage"
             )
         self.max_len = model_max_len(self.model)
-        feat = {**FEATURE_DEFAULTS, **params.get("features", {})}
-        self.extractor = FeatureExtractor(
-            backbone=str(feat["backbone"]),
-            weights=str(feat["weights"]),
-            seed=int(feat["seed"]),
-            image_size=int(feat["image_size"]),
-            batch_size=int(feat["batch_size"]),
-        )
+        try:  # a model trained before a parameter existed has its default
+            feat = stage_params.resolve("features", params.get("features", {}))
+        except ValueError as exc:
+            raise RuntimeError(f"{saved / 'params.json'}: {exc}") from None
+        self.extractor = FeatureExtractor(**feat)
         self.step = decode.make_step(self.model)
         self.decode = decode
 
@@ -72,10 +68,7 @@ class Captioner:
 class Stage:
     def __init__(self, params: dict[str, Any]) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        unknown = sorted(set(params) - set(DEFAULTS))
-        if unknown:
-            raise RuntimeError(f"unknown predict parameter(s): {', '.join(unknown)}")
-        self.params = {**DEFAULTS, **params}
+        self.params = stage_params.resolve("predict", params)
         self._loaded: tuple[tuple[str, float], Captioner] | None = None
 
     def captioner(self, saved: Path) -> Captioner:

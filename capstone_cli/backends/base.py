@@ -15,6 +15,7 @@ from capstone_cli.results import (
     CommitInfo,
     DatumInfo,
     FileEntry,
+    FilePage,
     JobInfo,
     LogLine,
     PipelineInfo,
@@ -87,8 +88,31 @@ class Backend(ABC):
         """Every file under `path`, recursively, in path order."""
 
     @abstractmethod
+    def list_files_page(
+        self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
+    ) -> FilePage:
+        """Up to `limit` entries directly under `path`, from the opaque cursor `after` (a
+        page's `next_after`; "" for the first page), in pachd's order.
+
+        For the dashboard: a page of a 660,000-entry directory must cost what a page of a
+        small one costs, so implementations must not list the whole directory."""
+
+    @abstractmethod
     def read_file(self, repo: str, ref: str, path: str) -> Iterator[bytes]:
         """Stream one file's content in chunks."""
+
+    def read_file_head(self, repo: str, ref: str, path: str, limit: int) -> bytes:
+        """At most the first `limit` bytes of a file (stops reading there)."""
+        out = bytearray()
+        chunks = self.read_file(repo, ref, path)
+        for chunk in chunks:
+            out += chunk
+            if len(out) >= limit:
+                break
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        return bytes(out[:limit])
 
     @abstractmethod
     def list_commits(

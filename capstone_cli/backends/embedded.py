@@ -18,6 +18,7 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.run.propagation import on_input_commit
+from capstone_cli.engine.store.pages import list_dir_page
 from capstone_cli.engine.store.records import Commit, NewFile
 from capstone_cli.engine.store.store import Store, open_store
 from capstone_cli.errors import ConflictError
@@ -26,6 +27,7 @@ from capstone_cli.results import (
     CommitInfo,
     DatumInfo,
     FileEntry,
+    FilePage,
     JobInfo,
     LogLine,
     PipelineInfo,
@@ -136,6 +138,16 @@ class EmbeddedBackend(Backend):
     def list_files(self, repo: str, ref: str, path: str = "/") -> list[FileEntry]:
         commit = self.store.resolve(repo, ref)
         return [FileEntry(e.path, e.type, e.size) for e in self.store.list_dir(commit, path)]
+
+    def list_files_page(
+        self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
+    ) -> FilePage:
+        commit = self.store.resolve(repo, ref)
+        page = list_dir_page(self.store.db, commit.rowid, path, after, limit)
+        if page is None:
+            self.store.list_dir(commit, path)  # raises the store's NotFoundError
+            return FilePage([])
+        return FilePage([FileEntry(e.path, e.type, e.size) for e in page.entries], page.next_after)
 
     def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
         commit = self.store.resolve(repo, ref)

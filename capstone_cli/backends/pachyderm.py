@@ -167,17 +167,20 @@ class PachydermBackend(PachydermFiles, Backend):
             f"{'stop' if stopped else 'start'} pipeline {name}",
             "list pipelines with `capstone pipeline list`",
         ):
-            if stopped:
-                self.client.pps.stop_pipeline(pipeline=self._pipeline(name))
+            if stopped:  # without must_exist pachd ignores a missing pipeline (api_server.go:3352)
+                self.client.pps.stop_pipeline(pipeline=self._pipeline(name), must_exist=True)
             else:
                 self.client.pps.start_pipeline(pipeline=self._pipeline(name))
 
     # -- jobs ----------------------------------------------------------------------------
     def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+        # history=-1: jobs of every version, as the embedded backend lists them; pachd's
+        # default (0) hides jobs of earlier versions (ppsutil/util.go:496-503).
+        kwargs: dict[str, Any] = {"history": -1}
         if pipeline:
-            kwargs: dict[str, Any] = {"pipeline": self._pipeline(pipeline)}
+            kwargs["pipeline"] = self._pipeline(pipeline)
         else:
-            kwargs = {"projects": [pfs.Project(name=self.project)]}
+            kwargs["projects"] = [pfs.Project(name=self.project)]
         infos = self._stream(
             f"list jobs{' of ' + pipeline if pipeline else ''}",
             lambda: self.client.pps.list_job(**kwargs),
@@ -261,12 +264,25 @@ class PachydermBackend(PachydermFiles, Backend):
         master: bool = False,
         follow: bool = False,
     ) -> Iterator[LogLine]:
+        """Log lines of a pipeline, job or datum; without a pipeline, every pipeline's in turn.
+
+        GetLogs with neither pipeline nor job returns pachd's own server logs (pachd 2.12
+        pps/server/api_server.go:1445-1453), not the pipelines', so that is never sent; and
+        following every pipeline at once would need one stream per pipeline, so `follow`
+        needs the pipeline.
+        """
         if (job_id or master) and not pipeline:
             raise UsageError(
                 "job and master logs need the pipeline", hint="add -p PIPELINE (pachctl's -j p@id)"
             )
         if datum_id and not job_id:
             raise UsageError("datum logs need the job", hint="add -j JOB_ID")
+        if not pipeline:
+            if follow:
+                raise UsageError(
+                    "following logs on a cluster needs the pipeline", hint="add -p PIPELINE"
+                )
+            return (line for info in self.list_pipelines() for line in self.logs(info.name))
         kwargs: dict[str, Any] = {"master": master, "follow": follow}
         if pipeline:
             kwargs["pipeline"] = self._pipeline(pipeline)

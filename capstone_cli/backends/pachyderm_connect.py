@@ -6,17 +6,20 @@ another context). pachyderm_sdk only reads the config's active context, so this 
 resolution itself and hands the SDK a finished address plus the context's token and CAs.
 
 Every client gets deadlines on unary calls (a dead pachd fails a call in seconds instead of hanging
-a command) and a GetVersion round trip before it is returned, so a wrong address, a missing login
-or a 1.x server is reported once, up front, with the next command to run.
+a command), and a GetVersion and a WhoAmI round trip before it is returned, so a wrong address, a
+1.x server or a missing login is reported once, up front, with the next command to run. GetVersion
+alone cannot tell about the login: pachd serves it to anyone (pachd 2.12
+src/internal/middleware/auth/interceptor.go:292).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from typing import Any
 import grpc
 from pachyderm_sdk import Client
 from pachyderm_sdk.config import ConfigFile, Context
+from pachyderm_sdk.errors import AuthServiceNotActivated
 
 from capstone_cli.errors import (
     AuthError,
@@ -43,6 +47,7 @@ MIN_MINOR = 8  # CreatePipelineV2 and effective specs arrived in 2.8
 
 UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+_EXPIRED_TOKEN = "token expiration is in the past"  # INTERNAL, pachd 2.12 src/auth/auth.go:148
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,35 @@ class Target:
     session_token: str | None = None
     root_certs: bytes | None = None
     transaction_id: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The address as messages show it: credentials in it are redacted."""
+        return redact(self.address)
+
+    def scrub(self, text: str) -> str:
+        """`text` (an SDK or gRPC message) with the raw address and its secrets redacted."""
+        text = text.replace(self.address, self.shown)
+        for secret in _secrets(self.address):
+            text = text.replace(secret, "***")
+        return text
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)?(?P<user>[^/@]*)@")
+
+
+def redact(address: str) -> str:
+    """`grpc://user:token@host:30650?x=y` -> `grpc://***@host:30650?***`."""
+    shown = _USERINFO.sub(lambda m: f"{m.group('scheme') or ''}***@", address, count=1)
+    head, sep, _query = shown.partition("?")
+    return head + ("?***" if sep else "")
+
+
+def _secrets(address: str) -> list[str]:
+    found = _USERINFO.match(address)
+    secrets = [p for p in found.group("user").split(":") if len(p) >= 3] if found else []
+    query = address.partition("?")[2]
+    return secrets + ([query] if query else [])
 
 
 class DeadlineInterceptor(
@@ -89,13 +123,26 @@ class DeadlineInterceptor(
         finally:
             self._local.stream_s = previous
 
+    @contextmanager
+    def unary_deadline(self, seconds: float | None) -> Iterator[None]:
+        """Give unary calls started by this thread inside the block `seconds` instead, for a
+        call that legitimately blocks long (waiting for pachd to finish a commit)."""
+        previous = getattr(self._local, "unary_s", None)
+        self._local.unary_s = (seconds,)  # a tuple, so None can mean "no deadline"
+        try:
+            yield
+        finally:
+            self._local.unary_s = previous
+
     def _with_timeout(self, details: Any, seconds: float | None) -> Any:
         if details.timeout is not None or seconds is None:
             return details
         return details._replace(timeout=seconds)
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._with_timeout(details, self.unary_s), request)
+        override: tuple[float | None] | None = getattr(self._local, "unary_s", None)
+        seconds = override[0] if override is not None else self.unary_s
+        return continuation(self._with_timeout(details, seconds), request)
 
     def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._with_timeout(details, self.stream_s), request)
@@ -151,7 +198,13 @@ def _load_context() -> tuple[str, Context] | None:
 
 
 def resolve_target(address: str | None = None, project: str | None = None) -> Target:
-    """Decide address, credentials and project without touching the network."""
+    """Decide address, credentials and project without touching the network.
+
+    The context's CA certificates go only with the context's own address: like pachctl, an
+    address from PACHD_ADDRESS (or the flag), typically a plaintext `pachctl port-forward`, is
+    dialled without them (pachd 2.12 src/internal/client/client.go:429-445), or the TLS
+    handshake with a plaintext port would fail. The session token still applies (:624-626).
+    """
     loaded = _load_context()
     context = loaded[1] if loaded else None
     env_address = os.environ.get("PACHD_ADDRESS")
@@ -168,7 +221,7 @@ def resolve_target(address: str | None = None, project: str | None = None) -> Ta
         source=source,
         project=project or (context.project if context and context.project else "default"),
         session_token=context.session_token if context else None,
-        root_certs=context.server_cas_decoded if context else None,
+        root_certs=context.server_cas_decoded if context and source.startswith("config") else None,
         transaction_id=context.active_transaction if context else None,
     )
 
@@ -185,7 +238,7 @@ def make_client(target: Target, unary_timeout_s: float | None = RPC_TIMEOUT_S) -
         )
     except ValueError as exc:
         raise UsageError(
-            f"invalid pachd address {target.address!r}: {exc}",
+            f"invalid pachd address {target.shown!r}: {target.scrub(str(exc))}",
             hint="use host:port or grpc://host:port (grpcs:// for TLS)",
         ) from exc
     client.deadlines.unary_s = unary_timeout_s
@@ -198,7 +251,14 @@ cause) that pachyderm_sdk's interceptor substitutes for UNAVAILABLE and auth-not
 
 
 def rpc_status(exc: BaseException) -> tuple[str, str]:
-    """(status code name, server message) of a failed call."""
+    """(status code name, server message) of a failed call.
+
+    pachyderm_sdk turns pachd's "the auth service is not activated" (code UNIMPLEMENTED, pachd
+    2.12 src/auth/auth.go:126) into AuthServiceNotActivated, a ConnectionError with no cause;
+    it is told apart from a real connection failure here.
+    """
+    if isinstance(exc, AuthServiceNotActivated):
+        return "UNIMPLEMENTED", str(exc).strip()
     if isinstance(exc, ConnectionError) and not callable(getattr(exc, "code", None)):
         cause = exc.__cause__
         if cause is not None and callable(getattr(cause, "code", None)):
@@ -248,45 +308,57 @@ def rpc(what: str, not_found_hint: str | None = None) -> Iterator[None]:
 def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     """Map a failed first call to an error whose hint fixes the connection."""
     code, message = rpc_status(exc)
-    where = f"{target.address} (from {target.source})"
+    message = target.scrub(message)
+    where = f"{target.shown} (from {target.source})"
     if code in UNREACHABLE_CODES:
         return UnreachableError(
             f"cannot reach pachd at {where}: {message}",
             hint="start `pachctl port-forward`, or point PACHD_ADDRESS (or --pachd-address)"
             " at pachd",
         )
-    if code in AUTH_CODES:
+    if code in AUTH_CODES or _EXPIRED_TOKEN in message:
         return AuthError(
             f"pachd at {where} refused the request ({code}): {message}",
             hint="log in with `pachctl auth login` (or set PACH_PYTHON_AUTH_TOKEN)"
-            if code == "UNAUTHENTICATED"
+            if code != "PERMISSION_DENIED"
             else "ask a cluster admin for access, or `pachctl auth login` as a user who has it",
         )
     return PachydermError(f"pachd at {where} failed: {code}: {message}")
 
 
 def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
-    """GetVersion with a short deadline; return "major.minor.micro" of a supported server."""
+    """GetVersion, then WhoAmI, each with a short deadline; "major.minor.micro" of the server."""
     deadlines = getattr(client, "deadlines", None)
-    previous = deadlines.unary_s if deadlines is not None else None
-    if deadlines is not None:
-        deadlines.unary_s = timeout_s
-    try:
-        version = client.get_version()
-    except RPC_FAILURES as exc:
-        raise connection_error(exc, target) from exc
-    finally:
-        if deadlines is not None:
-            deadlines.unary_s = previous
-    major, minor = int(version.major), int(version.minor)
-    text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
-    if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
-        raise PachydermError(
-            f"pachd at {target.address} is version {text}; capstone needs "
-            f"{SUPPORTED_MAJOR}.{MIN_MINOR} or newer {SUPPORTED_MAJOR}.x",
-            hint="upgrade the cluster, or use `--backend embedded`",
-        )
+    scope = deadlines.unary_deadline(timeout_s) if deadlines is not None else nullcontext()
+    with scope:
+        try:
+            version = client.get_version()
+        except RPC_FAILURES as exc:
+            raise connection_error(exc, target) from exc
+        major, minor = int(version.major), int(version.minor)
+        text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
+        if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
+            raise PachydermError(
+                f"pachd at {target.shown} is version {text}; capstone needs "
+                f"{SUPPORTED_MAJOR}.{MIN_MINOR} or newer {SUPPORTED_MAJOR}.x",
+                hint="upgrade the cluster, or use `--backend embedded`",
+            )
+        check_login(client, target)
     return text
+
+
+def check_login(client: Client, target: Target) -> None:
+    """WhoAmI: the one call that needs no permission but does check the token when auth is on.
+
+    A cluster without auth answers "the auth service is not activated" (UNIMPLEMENTED, pachd 2.12
+    auth/server/api_server.go:832-835, auth/auth.go:126), and a server with no auth service
+    at all a plain UNIMPLEMENTED: both mean every call is allowed.
+    """
+    try:
+        client.auth.who_am_i()
+    except RPC_FAILURES as exc:
+        if rpc_status(exc)[0] != "UNIMPLEMENTED":
+            raise connection_error(exc, target) from exc
 
 
 def connect(
@@ -296,7 +368,7 @@ def connect(
     timeout_s: float = CONNECT_TIMEOUT_S,
     rpc_timeout_s: float | None = RPC_TIMEOUT_S,
 ) -> tuple[Client, str]:
-    """Connect to pachd and return (client, project) once GetVersion has answered."""
+    """Connect to pachd and return (client, project) once GetVersion and WhoAmI have answered."""
     target = resolve_target(address, project)
     client = make_client(target, rpc_timeout_s)
     check_version(client, target, timeout_s)

@@ -7,17 +7,19 @@ commits even when the block raises, so it is not used; see `put_files`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from pachyderm_sdk.api import pfs
 
 from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, rpc, rpc_error
 from capstone_cli.backends.pachyderm_convert import commit_info, file_entry, repo_info
-from capstone_cli.errors import ConflictError, InputError, NotFoundError
-from capstone_cli.results import CommitInfo, FileEntry, RepoInfo, Upload
+from capstone_cli.errors import AuthError, ConflictError, InputError, NotFoundError
+from capstone_cli.results import CommitInfo, FileEntry, FilePage, RepoInfo, Upload
 
 T = TypeVar("T")
 CHUNK_BYTES = 16 * 1024 * 1024  # below pachd's and the SDK's 20 MB message limit
+FINISH_TIMEOUT_S = 600.0  # how long an upload waits for pachd to compact and validate its commit
 
 
 class ModifyFileFeeder:
@@ -135,8 +137,22 @@ class PachydermFiles:
             return repo_info(self.client.pfs.inspect_repo(repo=self._repo(name)))
 
     def delete_repo(self, name: str, force: bool = False) -> None:
-        with rpc(f"delete repo {name}", "list repos with `capstone status`"):
-            self.client.pfs.delete_repo(repo=self._repo(name), force=force)
+        """DeleteRepo answers OK with deleted=false both for a missing repo and for one the
+        caller may not delete (pachd 2.12 server_repo.go:170-174, 226-228): tell them apart."""
+        what = f"delete repo {name}"
+        with rpc(what, "list repos with `capstone status`"):
+            response = self.client.pfs.delete_repo(repo=self._repo(name), force=force)
+        if response.deleted:
+            return
+        if not self._repo_exists(name):
+            raise NotFoundError(
+                f"{what}: repo {self.project}/{name} not found",
+                hint="list repos with `capstone status`",
+            )
+        raise AuthError(
+            f"{what}: not authorized: pachd kept it",
+            hint="ask for the repoOwner role on it (`pachctl auth get repo` shows who has it)",
+        )
 
     # -- data ----------------------------------------------------------------------------
     def put_files(
@@ -160,10 +176,19 @@ class PachydermFiles:
         where = f"{repo}@{branch}"
         if not self._repo_exists(repo):
             self.create_repo(repo, exist_ok=True)
-        with rpc(f"start a commit on {where}"):
+        try:
             commit = self.client.pfs.start_commit(
                 branch=self._branch(repo, branch), description=description
             )
+        except RPC_FAILURES as exc:
+            error = rpc_error(exc, f"start a commit on {where}")
+            if "has not been finished" in error.message:  # pachd server_commit.go:254-256
+                error = ConflictError(
+                    error.message,
+                    hint=f"another upload to {where} is open: wait for it, or drop it with"
+                    f" `pachctl drop commit {where}`",
+                )
+            raise error from exc
         feeder = ModifyFileFeeder(commit, uploads, delete_paths, on_bytes)
         try:
             self.client.pfs.modify_file(feeder.messages())
@@ -181,11 +206,32 @@ class PachydermFiles:
             if cause is exc:
                 raise
             raise cause from exc  # the local failure, not gRPC's CANCELLED
-        with rpc(f"inspect the new commit on {where}"):
-            info = self.client.pfs.inspect_commit(
-                commit=commit, wait=pfs.CommitState.COMMIT_STATE_UNKNOWN
+        info = self._wait_finished(commit, where)
+        if info.error:  # pachd's validation refused the commit after FinishCommit answered
+            outcome = self._abandon(commit, info.error, finished=True)
+            raise InputError(
+                f"pachd refused the upload to {where}: {info.error} ({outcome})",
+                hint="a path cannot be both a file and a directory: rename one and upload again"
+                if "path collision" in info.error
+                else None,
             )
         return commit_info(info, repo, branch)
+
+    def _wait_finished(self, commit: pfs.Commit, where: str) -> pfs.CommitInfo:
+        """The commit once pachd has finished it: compacted, validated, maybe with `error` set.
+
+        FinishCommit only marks a commit FINISHING; pachd's PFS master validates it later and
+        records what it refuses (a file/directory path collision) in `commit.error`
+        (pachd 2.12 server_commit.go:261-282, master.go:334-345). Compacting a large upload can
+        take minutes, so this one call gets FINISH_TIMEOUT_S, not the usual unary deadline.
+        """
+        deadlines = getattr(self.client, "deadlines", None)
+        scope = deadlines.unary_deadline(FINISH_TIMEOUT_S) if deadlines else nullcontext()
+        with rpc(f"wait for pachd to finish the new commit on {where}"), scope:
+            info: pfs.CommitInfo = self.client.pfs.inspect_commit(
+                commit=commit, wait=pfs.CommitState.FINISHED
+            )
+        return info
 
     def _repo_exists(self, name: str) -> bool:
         try:
@@ -194,13 +240,14 @@ class PachydermFiles:
             return False
         return True
 
-    def _abandon(self, commit: pfs.Commit, cause: BaseException) -> str:
+    def _abandon(self, commit: pfs.Commit, cause: object, finished: bool = False) -> str:
         """Make sure a failed upload never becomes the branch head; say what was done."""
         try:
             self.client.pfs.drop_commit_set(commit_set=pfs.CommitSet(id=commit.id))
             return f"commit {commit.id} was dropped, nothing changed"
         except RPC_FAILURES:
-            pass
+            if finished:
+                return f"commit {commit.id} keeps the error, its data is not used"
         try:
             reason = f"capstone upload failed: {cause}"[:1000]
             self.client.pfs.finish_commit(commit=commit, error=reason)
@@ -209,13 +256,42 @@ class PachydermFiles:
             return f"commit {commit.id} may still be open: `pachctl drop commit {commit.id}`"
 
     def list_files(self, repo: str, ref: str, path: str = "/") -> list[FileEntry]:
+        """ListFile of a missing path answers an empty stream, not NOT_FOUND (pachd 2.12
+        server_file.go:315-351), so an empty answer for a path below the root is checked with
+        InspectFile, which does say NOT_FOUND (server_file.go:292)."""
         file = self._file(repo, ref, path)
+        what, hint = f"list {repo}@{ref}:{path}", f"check the path with `capstone ls {repo}@{ref}`"
+        infos = self._stream(what, lambda: self.client.pfs.list_file(file=file), hint)
+        entries = [file_entry(info) for info in infos]
+        if not entries and file.path != "/":
+            with rpc(what, hint):
+                self.client.pfs.inspect_file(file=file)
+        return entries
+
+    def list_files_page(
+        self, repo: str, ref: str, path: str = "/", after: str = "", limit: int = 200
+    ) -> FilePage:
+        """pachd pages ListFile itself: `number` entries after `pagination_marker`; a missing
+        path is an empty first page, checked with InspectFile as in `list_files`."""
+        file = self._file(repo, ref, path)
+        marker = self._file(repo, ref, after) if after else None
+        what, hint = f"list {repo}@{ref}:{path}", f"check the path with `capstone ls {repo}@{ref}`"
         infos = self._stream(
-            f"list {repo}@{ref}:{path}",
-            lambda: self.client.pfs.list_file(file=file),
-            f"check the path with `capstone ls {repo}@{ref}`",
+            what,
+            lambda: self.client.pfs.list_file(
+                file=file, pagination_marker=marker, number=limit + 1
+            ),
+            hint,
         )
-        return [file_entry(info) for info in infos]
+        entries = [file_entry(info) for info in infos]
+        if not entries and not after and file.path != "/":
+            with rpc(what, hint):
+                self.client.pfs.inspect_file(file=file)
+        if len(entries) <= limit:
+            return FilePage(entries)
+        last = entries[limit - 1]
+        # pachd names directories with a trailing slash; the marker must sort after the dir
+        return FilePage(entries[:limit], last.path + ("/" if last.type == "dir" else ""))
 
     def walk_files(self, repo: str, ref: str, path: str = "/") -> Iterator[FileEntry]:
         file = self._file(repo, ref, path)

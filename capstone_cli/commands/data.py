@@ -19,6 +19,10 @@ def put(
     sources: Annotated[list[Path], typer.Argument(help="Files or directories to upload.")],
     message: Annotated[str, typer.Option("--message", "-m", help="Commit description.")] = "",
     no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option("--follow-symlinks", help="Upload what symlinks leading out of a dir name."),
+    ] = False,
 ) -> None:
     """Upload files or directories in ONE commit, creating the repo if needed.
 
@@ -27,7 +31,7 @@ def put(
     """
     ref = parse_ref(target)
     path = target.partition(":")[2] or "/"
-    plan = transfer.plan_uploads(sources, path, sizes=ui.is_tty())
+    plan = transfer.plan_uploads(sources, path, sizes=ui.is_tty(), follow_symlinks=follow_symlinks)
     with ui.byte_progress(f"uploading to {ref.repo}@{ref.ref}", plan.total_bytes) as advance:
         commit = context.backend().put_files(
             ref.repo, ref.ref, plan.uploads, description=message, on_bytes=advance

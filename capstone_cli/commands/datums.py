@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from capstone_cli import ui
+from capstone_cli import project, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.workflows.datums import datums_of
 
 
 def datums(
     spec: Annotated[str, typer.Argument(help="Spec file (JSON/YAML), stage file or stage name.")],
-    specs: Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")] = Path(
-        "specs"
-    ),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """List the datums of a pipeline's input against current branch heads; runs nothing.
@@ -25,7 +22,7 @@ def datums(
     Also names the join files that matched no partner and warns about globs that match
     nothing, empty join keys and joins that degenerate into a cross product.
     """
-    pipeline, report = datums_of(context.backend(), spec, specs)
+    pipeline, report = datums_of(context.backend(), spec, project.specs_dir(specs))
     if json_:
         ui.render_json(
             [

@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from capstone_cli import ui
+from capstone_cli import project, ui
 from capstone_cli.commands import context
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.errors import SpecError
 from capstone_cli.specs import stages
 from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.init import init_project
 
-SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
 StageArgs = Annotated[list[str] | None, typer.Argument(help="Stages (default: all).")]
 
 
@@ -24,11 +24,12 @@ def render(
         "build/specs"
     ),
     check: Annotated[Path | None, typer.Option("--check", help="Fail if DIR is stale.")] = None,
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
 ) -> None:
     """Render stage definitions into Pachyderm 2.x pipeline specs (JSON)."""
+    specs_dir = project.specs_dir(specs)
     if check is not None:
-        stale = stages.stale_rendered(specs, check, names or None)
+        stale = stages.stale_rendered(specs_dir, check, names or None)
         if stale:
             raise SpecError(
                 f"rendered specs in {check} are stale: {', '.join(stale)}",
@@ -36,7 +37,7 @@ def render(
             )
         ui.success(f"rendered specs in {check} are up to date")
         return
-    for path in stages.write_rendered(specs, output, names or None):
+    for path in stages.write_rendered(specs_dir, output, names or None):
         ui.render_text(str(path))
 
 
@@ -45,12 +46,14 @@ def apply(
     reprocess: Annotated[bool, typer.Option("--reprocess", help="Re-run every datum.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
     no_run: Annotated[bool, typer.Option("--no-run", help="Do not run triggered jobs.")] = False,
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create or update the stage pipelines; unchanged ones are left alone."""
     backend = context.backend()
-    results = apply_stages(backend, specs, names or None, reprocess=reprocess, dry_run=dry_run)
+    results = apply_stages(
+        backend, project.specs_dir(specs), names or None, reprocess=reprocess, dry_run=dry_run
+    )
     if json_:
         ui.render_json([r.to_json() for r in results])
     else:
@@ -65,6 +68,21 @@ def apply(
         follow_commit_sets(backend, [r.job_id for r in results if r.job_id])
 
 
+def init(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Project directory.")] = Path(
+        "."
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write the tutorial's stage definitions to DIR/specs/, to customise them.
+
+    capstone then uses them from DIR and every folder below it (as git finds .git).
+    """
+    for path in init_project(directory, force=force):
+        ui.render_text(str(path))
+
+
 def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Pipelines")(init)
     app.command(rich_help_panel="Pipelines")(render)
     app.command(rich_help_panel="Pipelines")(apply)

@@ -7,15 +7,13 @@ from typing import Annotated
 
 import typer
 
-from capstone_cli import ui
+from capstone_cli import project, ui
 from capstone_cli.commands import context
 from capstone_cli.commands.follow import follow_commit_sets
-from capstone_cli.commands.options import JsonOpt
+from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.tsv import SplitReport
 from capstone_cli.workflows.predict import predict as run_predict
 from capstone_cli.workflows.train import train as run_train
-
-SpecsOpt = Annotated[Path, typer.Option("--specs", help="Stage definitions directory.")]
 
 
 def train(
@@ -23,7 +21,11 @@ def train(
     lines_per_datum: Annotated[int, typer.Option("--lines-per-datum", help="Lines per chunk.")] = 5,
     out: Annotated[Path, typer.Option("--out", help="Where to fetch the model.")] = Path("out"),
     strict: Annotated[bool, typer.Option("--strict", help="Fail on a malformed line.")] = False,
-    specs: SpecsOpt = Path("specs"),
+    local_root: Annotated[
+        Path | None,
+        typer.Option("--local-root", help="Local images must be under it (default: the TSV's)."),
+    ] = None,
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Split and upload the TSV, run images -> features -> consolidate -> model, fetch the model.
@@ -33,11 +35,12 @@ def train(
     result = run_train(
         context.backend(),
         tsv,
-        specs_dir=specs,
+        specs_dir=project.specs_dir(specs),
         out_dir=out,
         follow=follow_commit_sets,
         lines_per_datum=lines_per_datum,
         strict=strict,
+        local_root=local_root,
         on_split=lambda report: _warn_malformed(tsv, report),
     )
     summary = {
@@ -88,7 +91,7 @@ def _fmt(value: object) -> str:
 def predict(
     images: Annotated[list[Path], typer.Argument(help="Image files to caption.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write <image>.txt.")] = Path("."),
-    specs: SpecsOpt = Path("specs"),
+    specs: SpecsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Caption images with the trained model (uploads them to inpredict, runs predict).
@@ -96,7 +99,11 @@ def predict(
     Example: capstone predict testdata/image.png
     """
     results = run_predict(
-        context.backend(), images, specs_dir=specs, out_dir=out, follow=follow_commit_sets
+        context.backend(),
+        images,
+        specs_dir=project.specs_dir(specs),
+        out_dir=out,
+        follow=follow_commit_sets,
     )
     if json_:
         ui.render_json(

@@ -82,10 +82,11 @@ _trace = os.environ.get(TRACE_ENV, "")
 _lock = threading.Lock()
 
 
-def configure(text: str | None) -> None:
-    """Replace the active faults (tests that run in-process); None or "" disables them."""
-    global _faults, _error
-    _faults, _error = parse(text or "") or None, None
+def configure(text: str | None, trace: str = "") -> None:
+    """Replace the active faults and trace file (tests that run in-process); None or ""
+    disables them."""
+    global _faults, _error, _trace
+    _faults, _error, _trace = parse(text or "") or None, None, trace
 
 
 def checkpoint(name: str) -> None:

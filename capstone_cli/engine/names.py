@@ -59,7 +59,8 @@ def clean_file_path(path: str) -> str:
         return path
     if path is None:
         raise InvalidNameError("empty file path")
-    parts = [p for p in path.replace("\\", "/").split("/") if p != ""]
+    # a backslash is a character of the name, as in Pachyderm: `a\b` and `a/b` are two files
+    parts = [p for p in path.split("/") if p != ""]
     for part in parts:
         if part in (".", ".."):
             raise InvalidNameError(

@@ -11,6 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from capstone_cli.engine.datums.glob import compile_glob
+from capstone_cli.errors import SpecError
 from capstone_cli.specs.yaml_reader import FieldPath as Path
 from capstone_cli.specs.yaml_reader import fail
 
@@ -167,6 +169,11 @@ def _check_pfs(where: str, path: Path, pfs: dict[str, Any]) -> None:
         raise fail(
             where, path, "a pfs input needs a glob", 'add `glob: "/*"` (one datum per top entry)'
         )
+    else:  # a glob the engine cannot compile would wedge the pipeline's first job
+        try:
+            compile_glob(str(pfs["glob"]))
+        except SpecError as exc:
+            raise fail(where, (*path, "glob"), exc.message, exc.hint or "fix the glob") from exc
     trigger = pfs.get("trigger") or {}
     for key in ("rateLimitSpec", "cronSpec"):
         if trigger.get(key):

@@ -27,6 +27,7 @@ from capstone_cli.engine.names import check_pipeline_name
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.errors import CapstoneError, NotFoundError, SpecError
 from capstone_cli.protocol.params_env import PARAMS_ENV
+from capstone_cli.specs.param_rules import check_params
 
 STAGE_ORDER = ("images", "features", "consolidate", "model", "predict")
 TRAINING_STAGES = STAGE_ORDER[:4]
@@ -164,7 +165,7 @@ def stage_files(specs_dir: Path, names: list[str] | None = None) -> list[Path]:
     if not specs_dir.is_dir():
         raise NotFoundError(
             f"specs directory {specs_dir} not found",
-            hint="run from the project root or pass --specs DIR",
+            hint="pass an existing --specs DIR, or omit it to use the project's specs/",
         )
     available = {p.stem: p for p in specs_dir.glob("*.yaml") if p.stem != "defaults"}
     wanted = names or sorted(available, key=_order)
@@ -195,6 +196,7 @@ def stage_params(stage: Stage, specs_dir: Path | None) -> dict[str, Any]:
                 hint=f"add specs/{other}.yaml or remove it from params_from",
             )
         params[other] = load_stage(specs_dir / f"{other}.yaml").params
+    check_params(stage.worker, params, stage.source, stage.params_from, specs_dir)
     return params
 
 
@@ -263,10 +265,12 @@ def rendered_text(spec: dict[str, Any]) -> str:
 
 
 def write_rendered(specs_dir: Path, out_dir: Path, names: list[str] | None = None) -> list[Path]:
-    """Write `<out_dir>/<stage>.json` for each stage; returns the files written."""
+    """Write `<out_dir>/<stage>.json` for each stage; returns the files written. Every stage
+    is rendered and validated first, so an invalid one leaves nothing written."""
+    rendered = render_and_validate(specs_dir, names)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stage, spec in render_and_validate(specs_dir, names):
+    for stage, spec in rendered:
         target = out_dir / f"{stage.stage}.json"
         target.write_text(rendered_text(spec))
         written.append(target)

@@ -29,6 +29,38 @@ from capstone_cli.errors import NotFoundError, SpecError
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
+# Real specs nest a handful of levels (a cross of unions of pfs inputs is 6); readers and rule
+# checks walk specs recursively, so nesting is bounded where the text is read.
+MAX_NESTING = 100
+_TOO_DEEP = f"the spec nests deeper than {MAX_NESTING} levels"
+_TOO_DEEP_HINT = "a pipeline spec needs a few levels: list the inputs of one cross or union"
+
+
+def _nesting_error(label: str, text: str, pos: int) -> SpecError:
+    return SpecError(f"{label}:{text.count(chr(10), 0, pos) + 1}: {_TOO_DEEP}", hint=_TOO_DEEP_HINT)
+
+
+def _check_json_nesting(text: str, label: str) -> None:
+    """Refuse JSON nested deeper than MAX_NESTING before the (recursive) decoder sees it."""
+    depth, in_string, escaped = 0, False, False
+    for pos, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _nesting_error(label, text, pos)
+        elif char in "]}":
+            depth -= 1
+
+
 class _SpecLoader(yaml.SafeLoader):
     """A safe loader that refuses aliases and duplicate keys and keeps timestamps as strings.
 
@@ -36,7 +68,19 @@ class _SpecLoader(yaml.SafeLoader):
     protobuf Timestamp written as RFC 3339), so the loader must not turn it into a datetime.
     """
 
+    depth = 0
+
     def compose_node(self, parent: Node | None, index: int) -> Node | None:  # type: ignore[override]
+        if self.depth >= MAX_NESTING:  # PyYAML composes by recursion: stop long before the limit
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, _TOO_DEEP, event.start_mark)
+        self.depth += 1
+        try:
+            return self._compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def _compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
@@ -95,6 +139,7 @@ def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _load_json(text: str, label: str) -> list[Any]:
     """One or more concatenated JSON values (pachctl's streaming JSON decoder allows that)."""
+    _check_json_nesting(text, label)
     decoder = json.JSONDecoder(object_pairs_hook=_reject_duplicate_json_keys)
     values: list[Any] = []
     pos = 0
@@ -126,7 +171,9 @@ def _load_yaml(text: str, label: str) -> list[Any]:
         where = f"{label}:{mark.line + 1}" if mark is not None else label
         problem = exc.problem or exc.context or "invalid YAML"
         hint = "fix the YAML at that line (indentation and a missing ':' are the usual causes)"
-        if "alias" in problem:
+        if problem == _TOO_DEEP:
+            hint = _TOO_DEEP_HINT
+        elif "alias" in problem:
             hint = "write the repeated value out in full instead of using an &anchor/*alias"
         elif "duplicate key" in problem:
             hint = "remove one of the two entries"

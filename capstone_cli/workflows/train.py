@@ -49,6 +49,7 @@ def train(
     follow: Follow,
     lines_per_datum: int = 5,
     strict: bool = False,
+    local_root: Path | None = None,
     on_split: Callable[[SplitReport], None] | None = None,
 ) -> TrainResult:
     """Run the training DAG on `tsv` and fetch the model into `out_dir`.
@@ -61,6 +62,7 @@ def train(
         tsv,
         lines_per_chunk=lines_per_datum,
         strict=strict,
+        local_root=local_root,
         allow_local=backend.local_paths,
         report=report,
     )

@@ -26,6 +26,7 @@ from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.backends.pachyderm_convert import canonical_spec
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
+    AuthError,
     ConflictError,
     InputError,
     JobFailedError,
@@ -107,23 +108,25 @@ def test_unknown_context_is_a_usage_error(
         resolve_target()
 
 
-def test_connect_from_config_calls_get_version_with_the_session_token(
+def test_connect_from_config_calls_get_version_and_who_am_i_with_the_session_token(
     pachd: FakePachd, isolated_config: Path
 ) -> None:
+    pachd.auth_tokens = {"tok": "robot:ci"}
     context = {"pachd_address": f"grpc://{pachd.address}", "session_token": "tok", "project": "ml"}
     write_config(isolated_config, "c", {"c": context})
     client, project = connect()
     assert project == "ml"
-    assert pachd.methods() == ["GetVersion"]
-    assert pachd.metadata[0]["authn-token"] == "tok"
+    assert pachd.methods() == ["GetVersion", "WhoAmI"]
+    assert [m["authn-token"] for m in pachd.metadata] == ["tok", "tok"]
     client._channel.close()
 
 
 @pytest.mark.parametrize(
     ("failure", "version", "error", "hint_part"),
     [
-        ((CODES.UNAUTHENTICATED, "no authentication token"), None, PachydermError, "auth login"),
-        ((CODES.PERMISSION_DENIED, "not authorized"), None, PachydermError, "auth login"),
+        ((CODES.UNAUTHENTICATED, "no authentication token"), None, AuthError, "auth login"),
+        ((CODES.PERMISSION_DENIED, "not authorized"), None, AuthError, "auth login"),
+        ((CODES.INTERNAL, "token expiration is in the past"), None, AuthError, "auth login"),
         (None, (1, 13, 0), PachydermError, "embedded"),
         (None, (2, 7, 0), PachydermError, "embedded"),
     ],
@@ -137,8 +140,8 @@ def test_connect_rejects_auth_errors_and_other_versions(
 ) -> None:
     server = FakePachd(version=version or (2, 12, 2))
     try:
-        if failure:
-            server.fail("/versionpb_v2.API/GetVersion", *failure)
+        if failure:  # GetVersion needs no login; WhoAmI checks it (interceptor.go:41, 292)
+            server.fail("/auth_v2.API/WhoAmI", *failure)
         with pytest.raises(error) as caught:
             connect(server.address)
         assert not isinstance(caught.value, UnreachableError)
@@ -297,6 +300,25 @@ def test_read_file_streams_chunks_and_listing_maps_types(
         list(backend.read_file("model", "master", "/nope"))
 
 
+def test_list_files_page_uses_pachd_paging(backend: PachydermBackend, pachd: FakePachd) -> None:
+    names = ["/d/a", "/d/b", "/d/c", "/d/sub/x", "/d/z"]
+    backend.put_files("r", "master", [Upload(path=n, data=b"x") for n in names])
+    seen, after = [], ""
+    while True:
+        page = backend.list_files_page("r", "master", "/d", after=after, limit=2)
+        assert len(page.entries) <= 2
+        seen += [(e.path, e.type) for e in page.entries]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == [(e.path, e.type) for e in backend.list_files("r", "master", "/d")]
+    requests = pachd.calls("ListFile")[-4:]
+    assert [r.number for r in requests[:3]] == [3, 3, 3]  # one more than a page: is there more?
+    assert requests[1].pagination_marker.path == "/d/b"
+    with pytest.raises(NotFoundError):  # pachd lists a missing path as empty; inspect says so
+        backend.list_files_page("r", "master", "/nope")
+
+
 def test_list_commits_by_commit_id_and_branch(backend: PachydermBackend, pachd: FakePachd) -> None:
     first = backend.put_files("r", "master", [Upload(path="/a", data=b"1")])
     second = backend.put_files("r", "master", [Upload(path="/a", data=b"2")])
@@ -443,6 +465,9 @@ def test_jobs_map_states_counts_and_stats(backend: PachydermBackend, pachd: Fake
             reason="datum failed",
         ),
     ]
+    pachd.jobs.reverse()  # creation order: ListJob answers newest first
+    for name in ("images", "features"):
+        pachd.add_pipeline(name, {"pipeline": {"name": name}})
     jobs = backend.list_jobs()
     assert [(j.pipeline, j.state) for j in jobs] == [
         ("images", "JOB_SUCCESS"),

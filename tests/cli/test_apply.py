@@ -6,13 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from capstone_cli.project import PACKAGED_SPECS
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT
 
 
 def test_apply_is_idempotent_and_targets_changes(run_cli: RunCli, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
-    shutil.copytree(REPO_ROOT / "specs", specs)
+    shutil.copytree(PACKAGED_SPECS, specs)
     first = run_cli("apply", "--specs", str(specs), "--json").json()
     assert [(r["pipeline"], r["action"]) for r in first] == [
         ("images", "created"),

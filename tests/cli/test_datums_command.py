@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from capstone_cli.backends.embedded import EmbeddedBackend
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.results import Upload
 from capstone_cli.tsv import split_tsv
 from tests.clirunner import RunCli
@@ -30,7 +31,7 @@ def test_consolidate_join_lists_one_datum_per_chunk_with_features(
     )
     backend.close()
 
-    datums = run_cli("datums", "consolidate", "--specs", str(REPO_ROOT / "specs"), "--json").json()
+    datums = run_cli("datums", "consolidate", "--specs", str(PACKAGED_SPECS), "--json").json()
     assert len(datums) == 15
     for datum in datums:
         by_name = {i["name"]: i for i in datum["inputs"]}
@@ -38,7 +39,7 @@ def test_consolidate_join_lists_one_datum_per_chunk_with_features(
         assert by_name["features"]["path"] == f"/{chunk}/"
         assert by_name["rawdata"]["join_on"] == by_name["features"]["join_on"] == chunk
     assert {d["inputs"][0]["join_on"] for d in datums} == set(with_features)
-    table = run_cli("datums", "consolidate", "--specs", str(REPO_ROOT / "specs"))
+    table = run_cli("datums", "consolidate", "--specs", str(PACKAGED_SPECS))
     assert "15 datum(s) for consolidate" in table.stderr
     for name in without:
         assert f"/test.tsv/{name}" in table.stderr  # the chunks without features are named

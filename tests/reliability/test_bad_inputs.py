@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.errors import ExitCode
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.tsv import SplitReport, split_tsv
 from tests.clirunner import Result, RunCli
 from tests.conftest import REPO_ROOT
 
-SPECS = REPO_ROOT / "specs"
+SPECS = PACKAGED_SPECS
 MB = 1 << 20
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.errors import ExitCode
+from capstone_cli.project import PACKAGED_SPECS
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
 from tests.reliability.test_bad_inputs import assert_clean_error
@@ -70,7 +71,7 @@ def test_predict_with_a_bad_model_is_exit_5_with_the_reason(
     run_cli("put", "model@master:/saved", str(damage(saved, tmp_path, how)), "--no-run")
     model_head = run_cli("commits", "model", "--json").json()
     result = run_cli(
-        "predict", str(IMAGE), "--specs", str(REPO_ROOT / "specs"), "--out", str(tmp_path), code=5
+        "predict", str(IMAGE), "--specs", str(PACKAGED_SPECS), "--out", str(tmp_path), code=5
     )
     message = assert_clean_error(result, ExitCode.JOB_FAILED, "pipeline predict", needle)
     assert "RuntimeError" in message

@@ -39,10 +39,9 @@ def test_nth_crossing_raises_the_errno_once() -> None:
     faults.checkpoint("db.commit")  # fires once
 
 
-def test_prefix_and_count_trace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prefix_and_count_trace(tmp_path: Path) -> None:
     trace = tmp_path / "trace"
-    monkeypatch.setattr(faults, "_trace", str(trace))
-    faults.configure("count:*,erofs:blobs.*:2")
+    faults.configure("count:*,erofs:blobs.*:2", trace=str(trace))
     faults.checkpoint("blobs.tmp_written")
     with pytest.raises(OSError) as info:
         faults.checkpoint("blobs.renamed")

@@ -19,6 +19,7 @@ import pytest
 from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.errors import ExitCode
+from capstone_cli.project import PACKAGED_SPECS
 from tests.backends.fake_pachd import FakePachd, job
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
@@ -88,7 +89,7 @@ COMMANDS = {
     "status": lambda tmp: ["status"],
     "repo list": lambda tmp: ["repo", "list"],
     "put": lambda tmp: ["put", "images@master", str(REPO_ROOT / "testdata" / "image.png")],
-    "train": lambda tmp: ["train", "--tsv", str(a_tsv(tmp)), "--specs", str(REPO_ROOT / "specs")],
+    "train": lambda tmp: ["train", "--tsv", str(a_tsv(tmp)), "--specs", str(PACKAGED_SPECS)],
 }
 
 
@@ -112,8 +113,8 @@ def test_pachd_going_away_mid_command_is_exit_6(run_cli: RunCli, pachd: Scripted
 @pytest.mark.parametrize(
     ("method", "code", "needle"),
     [
-        ("/versionpb_v2.API/GetVersion", CODES.UNAUTHENTICATED, "UNAUTHENTICATED"),
-        ("/versionpb_v2.API/GetVersion", CODES.PERMISSION_DENIED, "PERMISSION_DENIED"),
+        ("/auth_v2.API/WhoAmI", CODES.UNAUTHENTICATED, "UNAUTHENTICATED"),
+        ("/auth_v2.API/WhoAmI", CODES.PERMISSION_DENIED, "PERMISSION_DENIED"),
         ("/pfs_v2.API/ListRepo", CODES.UNAUTHENTICATED, "unauthenticated"),
         ("/pfs_v2.API/ListRepo", CODES.PERMISSION_DENIED, "permission denied"),
     ],
@@ -150,10 +151,13 @@ def test_job_failing_on_the_cluster_is_exit_5_with_its_reason(
             datum=pps.Datum(id="d1", job=pps.Job(id=FAILED_COMMIT)), state=pps.DatumState.FAILED
         )
     ]
-    pachd.log_messages = [
-        pps.LogMessage(message="Traceback (most recent call last):", datum_id="d1"),
-        pps.LogMessage(message="OSError: [Errno 28] No space left on device", datum_id="d1"),
-        pps.LogMessage(message="datum d1 failed", datum_id="d1", master=True),
+    pachd.log_messages = [  # pachd names the pipeline in every line
+        pps.LogMessage(pipeline_name="images", message=text, datum_id="d1", master=master)
+        for text, master in [
+            ("Traceback (most recent call last):", False),
+            ("OSError: [Errno 28] No space left on device", False),
+            ("datum d1 failed", True),
+        ]
     ]
     result = run_cli(
         *on(pachd.address, "put", "images@master", str(REPO_ROOT / "testdata" / "image.png")),

@@ -141,19 +141,16 @@ def test_disk_full_writing_a_job_output(
 
 
 # -- read-only store ------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("point", "message"),
-    [("db.commit", "the store is read-only"), ("blobs.tmp_written", "Read-only file system")],
-)
+@pytest.mark.parametrize("point", ["db.commit", "blobs.tmp_written"])
 def test_read_only_store(
-    run_cli: RunCli, fault: Fault, tmp_path: Path, capstone_home: Path, point: str, message: str
+    run_cli: RunCli, fault: Fault, tmp_path: Path, capstone_home: Path, point: str
 ) -> None:
     Store(capstone_home).close()
     src = source(tmp_path)
     fault(f"erofs:{point}:1")
     res = run_cli("put", "data@master", str(src), code=1)
     fault(None)
-    one_line_error(res, message, "CAPSTONE_HOME")
+    one_line_error(res, "the store is read-only", "CAPSTONE_HOME")  # SQLite's or a blob file's
     assert heads(capstone_home).get("data") is None
     assert_consistent(capstone_home)
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
@@ -33,7 +34,7 @@ def test_runs_as_non_root_with_pinned_versions() -> None:
 
 
 def test_image_name_matches_specs_and_version() -> None:
-    defaults = stages.load_defaults(REPO_ROOT / "specs")
+    defaults = stages.load_defaults(PACKAGED_SPECS)
     assert defaults.image_ref in DOCKERFILE
     from capstone_cli import __version__
 
@@ -41,7 +42,7 @@ def test_image_name_matches_specs_and_version() -> None:
 
 
 def test_every_worker_entry_point_imports() -> None:
-    for _stage, spec in stages.render_and_validate(REPO_ROOT / "specs"):
+    for _stage, spec in stages.render_and_validate(PACKAGED_SPECS):
         cmd = spec["transform"]["cmd"]
         assert cmd[:2] == ["python3", "-m"]
         module = cmd[2]

@@ -43,7 +43,9 @@ class Route:
     reset: bool = False  # close the connection with a TCP RST instead of answering
     send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
     declared_length: int | None = None  # a Content-Length that differs from the body
+    drip: float = 0.0  # seconds between single bytes of the whole answer (headers too)
     hits: int = 0  # how many requests reached this route
+    sent: int = 0  # bytes of the last dripped answer that reached the socket
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Route:
@@ -74,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if failing:
             self._answer(route.fail_status, b"try again", "text/plain", {}, None, True)
+            return
+        if route.drip:
+            self._drip(route)
             return
         self._answer(
             route.status,
@@ -119,6 +124,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up first (too_large, timeout): that is the point
+
+    def _drip(self, route: Route) -> None:
+        """The answer one byte at a time, `route.drip` seconds apart, until the client leaves."""
+        head = f"HTTP/1.0 {route.status} OK\r\nContent-Length: {len(route.body)}\r\n\r\n"
+        route.sent = 0
+        for byte in head.encode() + route.body:
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up: that is the point
+            route.sent += 1
+            time.sleep(route.drip)
 
     def _reset(self) -> None:
         """Abort the connection: SO_LINGER 0 makes close() send RST, not FIN."""

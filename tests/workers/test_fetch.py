@@ -94,6 +94,37 @@ def test_slow_drip_is_stopped_by_the_total_deadline(server: RouteServer) -> None
     assert result.reason == "timeout"
 
 
+@pytest.mark.parametrize(
+    ("drip", "total"), [(0.005, 0.5), (0.02, 0.1)], ids=["in the body", "in the headers"]
+)
+def test_a_server_dripping_bytes_is_cut_off_at_the_lines_deadline(
+    server: RouteServer, drip: float, total: float
+) -> None:
+    body = b"x" * 400  # the head (~40 bytes) then the body, one byte every `drip` seconds
+    # each byte comes well within read_timeout, so only the line's deadline can stop it
+    route = Route(body=body, drip=drip)
+    server.add("/drip", route)
+    config = FetchConfig(read_timeout=5.0, total_timeout=total)
+    result = fetch(server.url("/drip"), config)
+    assert result.reason == "timeout", result
+    assert route.sent < len(body)  # the client left before the server finished dripping
+
+
+def test_an_unclosed_ipv6_bracket_is_a_malformed_line() -> None:
+    result = fetch("http://[::1/x.png", FetchConfig(retries=0))
+    assert (result.reason, result.data) == ("malformed_line", None), result.detail
+
+
+def test_local_reads_stay_under_the_local_root(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "ok.png").write_bytes(b"ok")
+    (tmp_path / "secret.png").write_bytes(b"secret")
+    config = FetchConfig.from_params({}, {"CAPSTONE_LOCAL_ROOT": str(tmp_path / "root")})
+    assert fetch(str(tmp_path / "root" / "ok.png"), config).data == b"ok"
+    for url in ("/etc/shadow", "file:///proc/self/environ", f"{tmp_path}/root/../secret.png"):
+        assert fetch(url, config).reason == "forbidden_path", url
+
+
 def test_dns_failure() -> None:
     result = fetch("http://no-such-host.invalid/a.jpg", FetchConfig(retries=0))
     assert result.reason == "dns", result.detail

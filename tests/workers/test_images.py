@@ -10,8 +10,11 @@ import io
 import json
 import resource
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from PIL import Image
 from tests.workers.httpserver import Route, RouteServer
 from tests.workers.stagerun import run_stage_process
 from workers import images, runtime
-from workers.imaging import process_image
+from workers.imaging import PixelBudget, process_image
 
 SIZE = 32
 PARAMS = {
@@ -191,6 +194,43 @@ def test_the_pixel_check_happens_before_decoding() -> None:
     process_image(bomb_png(8000, 8000), SIZE)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert peak_mib < 1500  # decoding either would need 192 MB to 2.7 GB of pixels
+
+
+def test_the_pixel_budget_is_shared_by_the_decoding_threads() -> None:
+    """Eight threads, images of 60 pixels, a budget of 100: one decodes at a time."""
+    budget = PixelBudget(100)
+    lock = threading.Lock()
+    holding = [0, 0]  # now, most at once
+
+    def decode() -> None:
+        with budget.hold(60):
+            with lock:
+                holding[0] += 1
+                holding[1] = max(holding[1], holding[0])
+            time.sleep(0.01)  # a decode in progress
+            with lock:
+                holding[0] -= 1
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: decode(), range(16)))
+    assert holding == [0, 1]
+    with budget.hold(10**9):  # larger than the whole budget: runs alone, never waits forever
+        pass
+
+
+def test_a_chunk_of_images_larger_than_the_budget_is_decoded_one_by_one(tmp_path: Path) -> None:
+    files = []
+    for i in range(4):
+        path = tmp_path / f"big{i}.png"
+        path.write_bytes(encode(solid((i * 60, 0, 0), (900, 700)), "PNG"))
+        files.append(path)
+    chunk = tmp_path / "chunk"
+    chunk.write_text("".join(f"big {i}\t{p}\n" for i, p in enumerate(files)))
+    stage = images.Stage({**PARAMS, "pixels_in_flight": 500_000})  # less than one image
+    assert stage.budget.total == 500_000
+    out = tmp_path / "out"
+    stage.process(runtime.DatumContext(out=out, inputs={"rawdata": chunk}, params={}))
+    assert sorted(p.name for p in (out / "chunk").iterdir()) == [f"{i:06d}.png" for i in range(4)]
 
 
 def test_extension_is_never_trusted() -> None:

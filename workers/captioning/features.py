@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from capstone_cli.protocol import stage_params
+
 FEATURE_DIM = 2048
+_DEFAULTS = stage_params.defaults("features")
 BACKBONES = ("resnet50",)
 
 
@@ -54,11 +57,11 @@ class FeatureExtractor:
 
     def __init__(
         self,
-        backbone: str = "resnet50",
-        weights: str = "none",
-        seed: int = 0,
-        image_size: int = 224,
-        batch_size: int = 32,
+        backbone: str = _DEFAULTS["backbone"],
+        weights: str = _DEFAULTS["weights"],
+        seed: int = _DEFAULTS["seed"],
+        image_size: int = _DEFAULTS["image_size"],
+        batch_size: int = _DEFAULTS["batch_size"],
     ) -> None:
         import keras
         import tensorflow as tf

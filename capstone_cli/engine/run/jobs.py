@@ -111,6 +111,10 @@ def _rows(db: sqlite3.Connection, where: str, args: tuple[object, ...]) -> list[
     return [JobRow(*r) for r in db.execute(sql, args)]
 
 
+def job_exists(store: Store, seq: int) -> bool:
+    return store.db.execute("SELECT 1 FROM jobs WHERE seq=?", (seq,)).fetchone() is not None
+
+
 def job_by_seq(store: Store, seq: int) -> JobRow:
     rows = _rows(store.db, "WHERE seq=?", (seq,))
     if not rows:

@@ -27,10 +27,11 @@ from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_
 from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.pipeline_records import PipelineRecord, find_pipeline
 from capstone_cli.engine.run.scratch import clean_orphans
+from capstone_cli.engine.store.ioerrors import storage_errors
 from capstone_cli.engine.store.locks import run_lock
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.store.tree import walk_tree
-from capstone_cli.errors import ConflictError
+from capstone_cli.errors import ConflictError, NotFoundError, SpecError
 from capstone_cli.results import JobInfo
 
 ProgressFn = Callable[[list[JobInfo]], None]
@@ -117,10 +118,17 @@ def run_pending(
 ) -> list[J.JobRow]:
     """Run every runnable job to a terminal state, in DAG order; returns the jobs run."""
     done: list[J.JobRow] = []
-    with run_lock(store.home, lock_timeout):
+    # a failing disk surfaces anywhere in a run (scratch files, blob files, SQLite): one
+    # translation here, so none of them reads as a bug
+    with run_lock(store.home, lock_timeout), storage_errors():
         clean_orphans(store.home)
         while (job := _next_runnable(store)) is not None:
-            done.append(run_job(store, job, parallelism=parallelism, on_progress=on_progress))
+            try:
+                done.append(run_job(store, job, parallelism=parallelism, on_progress=on_progress))
+            except NotFoundError:
+                if J.job_exists(store, job.seq):
+                    raise
+                # `pipeline delete` removed the job while it ran: go on with the others
     return done
 
 
@@ -137,9 +145,13 @@ def wait_commit_set(
 
 
 def _finish_unrunnable(store: Store, job: J.JobRow, failed: list[str]) -> None:
-    reason = UPSTREAM_FAILED.format(", ".join(failed))
+    _end_unstarted(store, job, J.UNRUNNABLE, UPSTREAM_FAILED.format(", ".join(failed)))
+
+
+def _end_unstarted(store: Store, job: J.JobRow, state: str, reason: str) -> None:
+    """End a job that runs no datum (UNRUNNABLE, or FAILURE when it cannot be planned)."""
     with store.transaction():
-        J.set_state(store, job.seq, J.UNRUNNABLE, reason)
+        J.set_state(store, job.seq, state, reason)
         if job.output_commit is not None:
             store.finish_commit(store.commit_by_rowid(job.output_commit), error=reason)
         logs.write_lines(store.db, job.pipeline, job.id, "", [logs.Line(reason, master=True)])
@@ -241,13 +253,19 @@ def run_job(
         _finish_unrunnable(store, job, failed)
         return J.job_by_seq(store, job.seq)
     rec = find_pipeline(store, job.pipeline)
-    assert rec is not None and ready
+    assert ready
+    if rec is None:
+        raise NotFoundError(f"pipeline {job.pipeline!r} not found")
     resumed = job.state == J.RUNNING
     with store.transaction():
         faults.checkpoint("runner.job.running")
         J.set_state(store, job.seq, J.RUNNING)
     commits = J.job_inputs(store, job.seq)
-    total, to_run, base = plan(store, job, rec, CommitSource(store, commits))
+    try:
+        total, to_run, base = plan(store, job, rec, CommitSource(store, commits))
+    except SpecError as exc:  # e.g. a glob stored before create checked it: fail, block no one
+        _end_unstarted(store, job, J.FAILURE, f"cannot list the datums: {exc.message}")
+        return J.job_by_seq(store, job.seq)
     faults.checkpoint("runner.job.planned")
     logs.master(
         store,

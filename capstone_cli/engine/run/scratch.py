@@ -13,7 +13,9 @@ import re
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from capstone_cli.engine.datums.listing import Datum
@@ -52,22 +54,48 @@ def clean_orphans(home: Path) -> int:
 
 
 def remove_tree(path: Path) -> None:
-    """rmtree that also removes read-only entries and tolerates absence."""
+    """`rm -rf` that also removes read-only entries and tolerates absence.
 
-    def onerror(func: object, p: str, _exc: object) -> None:
-        try:
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-        except OSError:
-            pass
-
+    Iterative: shutil.rmtree recurses once per level, so a tree deeper than Python's recursion
+    limit (a datum's input 1,100 directories deep) would stop it with RecursionError.
+    """
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
-    elif path.exists():
-        shutil.rmtree(path, onerror=onerror)
+        return
+    if not path.exists():
+        return
+    pending, found = [str(path)], []
+    while pending:
+        folder = pending.pop()
+        found.append(folder)
+        _retry_writable(folder, partial(_scan_into, folder, pending))
+    for folder in reversed(found):  # children before their parents
+        _retry_writable(os.path.dirname(folder), partial(os.rmdir, folder))
+
+
+def _scan_into(folder: str, pending: list[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            else:
+                _retry_writable(folder, partial(os.unlink, entry.path))
+
+
+def _retry_writable(folder: str, action: Callable[[], object]) -> None:
+    """Run `action`; on failure make `folder` writable and try once more, then give up."""
+    for attempt in range(2):
+        try:
+            action()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == 0:
+                try:
+                    os.chmod(folder, stat.S_IRWXU)
+                except OSError:
+                    return
 
 
 def _place_blob(store: Store, digest: bytes, size: int, dest: Path) -> None:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from capstone_cli.engine import faults, procid
-from capstone_cli.errors import StoreCorruptError, StoreWriteError
+from capstone_cli.engine.store.ioerrors import translate_error
+from capstone_cli.errors import StoreCorruptError
 
 INLINE_MAX = 1 << 20  # 1 MiB
 READ_CHUNK = 1 << 20
@@ -91,7 +92,8 @@ class BlobStore:
     def _new_tmp(self) -> tuple[int, str]:
         """A new temporary file in `blobs/tmp/` named after this process: (fd, path)."""
         tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, exist_ok=True)  # private whatever the umask
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
         return tempfile.mkstemp(dir=tmp_dir, prefix=_tmp_prefix())
 
     def put_bytes(self, data: bytes) -> tuple[bytes, int]:
@@ -162,7 +164,7 @@ class BlobStore:
             faults.checkpoint("blobs.tmp_written")
             digest = hasher.digest()
             final = self.path_of(digest)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
             if final.exists():
                 os.unlink(tmp_name)
             else:
@@ -170,7 +172,7 @@ class BlobStore:
                 faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
-            raise _write_error(exc) from exc
+            raise translate_error(exc) from exc
         self.db.execute(
             "INSERT OR IGNORE INTO blobs(hash, size, data) VALUES(?,?,NULL)", (digest, total)
         )
@@ -187,12 +189,12 @@ class BlobStore:
                 out.flush()
                 os.fsync(out.fileno())
             faults.checkpoint("blobs.tmp_written")
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(tmp_name, final)
             faults.checkpoint("blobs.renamed")
         except OSError as exc:
             _unlink_quietly(tmp_name)
-            raise _write_error(exc) from exc
+            raise translate_error(exc) from exc
 
     # -- reading -------------------------------------------------------------------------
     def read_chunks(self, digest: bytes) -> Iterator[bytes]:
@@ -279,22 +281,6 @@ def _missing(digest: bytes) -> StoreCorruptError:
         f"blob {digest.hex()[:16]}… is missing from the store",
         hint=_FSCK_HINT,
     )
-
-
-def _write_error(exc: OSError) -> StoreWriteError:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return StoreWriteError(
-            "no space left on the device holding the store",
-            hint="free some disk space; nothing was committed",
-        )
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreWriteError(
-            f"cannot write to the store: {exc.strerror}",
-            hint="check the permissions of CAPSTONE_HOME",
-        )
-    return StoreWriteError(f"cannot write to the store: {exc}")
 
 
 def _unlink_quietly(name: str) -> None:

@@ -6,6 +6,7 @@ SELECT`) and closed with `finish_commit`, which moves the branch head in the sam
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Self
 from capstone_cli.engine import faults
 from capstone_cli.engine.names import check_branch_name, check_repo_name
 from capstone_cli.engine.store import db as dbmod
-from capstone_cli.engine.store import dircache
+from capstone_cli.engine.store import dircache, space
 from capstone_cli.engine.store.blobs import BlobStore
 from capstone_cli.engine.store.records import (
     COMMIT_COLS,
@@ -35,8 +36,9 @@ class CommitStore:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        try:
-            home.mkdir(parents=True, exist_ok=True)
+        try:  # private whatever the umask: 0700, and store.db 0600 (SQLite's WAL copies it)
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(home / "store.db", os.O_RDWR | os.O_CREAT, 0o600))
         except OSError as exc:
             raise InputError(
                 f"cannot create the store directory {home}: {exc.strerror}",
@@ -44,6 +46,7 @@ class CommitStore:
             ) from exc
         self.db = dbmod.connect(home / "store.db")
         self.blobs = BlobStore(self.db, home / "blobs")
+        space.ensure_reserve(home)
 
     def close(self) -> None:
         self.db.close()
@@ -111,11 +114,25 @@ class CommitStore:
         return repos if include_hidden else [r for r in repos if r.type == "user"]
 
     def delete_repo(self, name: str) -> None:
-        """Delete a repo with its branches, commits and file rows (blobs are GC'd later)."""
+        """Delete a repo with its branches, commits and file rows, and give their space back
+        (blobs no other commit uses); works on a full disk (see `space`)."""
+        digests = space.on_full_disk_release_reserve(self.home, lambda: self._delete_repo(name))
+        space.reclaim(self.db, self.blobs, digests)
+        space.ensure_reserve(self.home)
+
+    def _delete_repo(self, name: str) -> list[bytes]:
         with dbmod.transaction(self.db):
             repo = self.get_repo(name)
             commit_ids = [
                 r[0] for r in self.db.execute("SELECT id FROM commits WHERE repo_id=?", (repo.id,))
+            ]
+            digests = [
+                bytes(r[0])
+                for r in self.db.execute(
+                    "SELECT DISTINCT f.blob FROM files f JOIN commits c ON c.id=f.commit_id "
+                    "WHERE c.repo_id=?",
+                    (repo.id,),
+                )
             ]
             for cid in commit_ids:
                 self.db.execute("DELETE FROM files WHERE commit_id=?", (cid,))
@@ -124,6 +141,7 @@ class CommitStore:
             self.db.execute("UPDATE commits SET parent=NULL WHERE repo_id=?", (repo.id,))
             self.db.execute("DELETE FROM commits WHERE repo_id=?", (repo.id,))
             self.db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
+        return digests
 
     def repo_size(self, name: str, branch: str = "master") -> int:
         head = self.head(name, branch)

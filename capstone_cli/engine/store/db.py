@@ -7,14 +7,13 @@ changes only through the append-only MIGRATIONS list; a shipped migration is nev
 
 from __future__ import annotations
 
-import errno
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from capstone_cli.engine import faults
-from capstone_cli.errors import StoreBusyError, StoreWriteError
+from capstone_cli.engine.store.ioerrors import translate_error
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -104,44 +103,23 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             )
         else:
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise translate_error(exc, path) from exc
+    try:
         db.execute("PRAGMA foreign_keys=ON")
         if not readonly:
+            if db.execute("PRAGMA page_count").fetchone()[0] == 0:  # new: deletes free pages
+                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             _migrate(db)
         db.execute("PRAGMA cache_size=-65536")
         return db
-    except sqlite3.OperationalError as exc:
-        raise translate_error(exc, path) from exc
-
-
-def translate_error(exc: sqlite3.Error | OSError, path: Path | None = None) -> Exception:
-    """Turn SQLite's (and the filesystem's) errors into capstone errors a user can act on."""
-    text = str(exc).lower()
-    where = f" ({path})" if path else ""
-    if isinstance(exc, OSError):
-        text = {errno.ENOSPC: "disk is full", errno.EROFS: "readonly"}.get(exc.errno or 0, text)
-    if "locked" in text or "busy" in text:
-        return StoreBusyError(
-            f"the store is busy: another capstone process is writing{where}",
-            hint="wait for it to finish (see `capstone status`) and run the command again",
-        )
-    if "readonly" in text or "read-only" in text:
-        return StoreWriteError(
-            f"the store is read-only{where}",
-            hint="check the permissions of CAPSTONE_HOME or point it at a writable directory",
-        )
-    if "disk is full" in text or "full" in text:
-        return StoreWriteError(
-            f"no space left on the device holding the store{where}",
-            hint="free some disk space; nothing was committed",
-        )
-    if "unable to open" in text:
-        return StoreWriteError(
-            f"cannot open the store database{where}",
-            hint="check that CAPSTONE_HOME exists and is writable",
-        )
-    return StoreWriteError(f"store error: {exc}{where}")
+    except BaseException as exc:
+        db.close()
+        if isinstance(exc, sqlite3.Error):
+            raise translate_error(exc, path) from exc
+        raise
 
 
 @contextmanager
@@ -149,14 +127,14 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One atomic write: BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
     try:
         db.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
         raise translate_error(exc) from exc
     try:
         yield db
     except BaseException as exc:
         if db.in_transaction:
             db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full" mid-write
+        if isinstance(exc, (sqlite3.Error, OSError)):  # "database or disk is full", EIO, ...
             raise translate_error(exc) from exc
         raise
     try:
@@ -166,7 +144,10 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise translate_error(exc) from exc
-    faults.checkpoint("db.committed")
+    try:
+        faults.checkpoint("db.committed")
+    except OSError as exc:
+        raise translate_error(exc, committed=True) from exc
 
 
 @migration

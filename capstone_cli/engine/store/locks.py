@@ -30,6 +30,21 @@ def holder_pid(home: Path) -> int | None:
         return None
 
 
+def run_in_progress(home: Path) -> bool:
+    """Whether another process holds the run lock now (a run is processing jobs)."""
+    try:
+        fd = os.open(lock_path(home), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def run_lock(home: Path, timeout: float | None = None, poll: float = 0.2) -> Iterator[None]:
     """Hold the run lock; waits for another runner (up to `timeout` seconds, None = forever)."""

@@ -30,6 +30,7 @@ from capstone_cli.engine.names import (
 from capstone_cli.engine.store import db as dbmod
 from capstone_cli.engine.store import dircache
 from capstone_cli.engine.store.commits import CommitStore
+from capstone_cli.engine.store.ioerrors import translate_error
 from capstone_cli.engine.store.records import Commit, Entry, NewFile
 from capstone_cli.errors import ConflictError, NotFoundError, UsageError
 
@@ -324,5 +325,5 @@ def open_store(home: Path) -> Store:
     """Open the store at `home`, translating SQLite failures."""
     try:
         return Store(home)
-    except sqlite3.Error as exc:
-        raise dbmod.translate_error(exc, home) from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise translate_error(exc, home) from exc

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from capstone_cli.errors import SpecError
+from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
@@ -20,7 +21,7 @@ SCHEMA = json.loads((REPO_ROOT / "capstone_cli/data/CreatePipelineRequest.schema
 @pytest.fixture
 def specs(tmp_path: Path) -> Path:
     dest = tmp_path / "specs"
-    shutil.copytree(REPO_ROOT / "specs", dest)
+    shutil.copytree(PACKAGED_SPECS, dest)
     return dest
 
 
