@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test lint unit demo bench bench-full kill-harness clean constraints
+.PHONY: test lint unit demo bench bench-scale bench-full kill-harness clean constraints
 
 # constraints.txt pins every package to the versions CI tested, so a fresh machine gets them too.
 $(STAMP): pyproject.toml constraints.txt
@@ -45,6 +45,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The whole DAG at 1k, 10k and 50k lines over loopback HTTP, then +1%; table into RESULTS.md.
+SCALE_SIZES ?= 1000,10000,50000
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py --sizes $(SCALE_SIZES) --write-results
 
 # Crash consistency in full: >= 50 SIGKILLs of put/run/train at seeded points (also part of
 # `make bench`); `make kill-harness KILL_SEED=7` replays seed 7. The short sample is in `make test`.

@@ -4,8 +4,9 @@ training loop vs bare `model.fit` on in-memory arrays. Markdown table on stdout.
 (a) The stage path includes what a datum costs beyond the network: PNG decode from disk,
 batching, the `tf.function` call and one `.npy` write per image. The bare path is
 `tf.function(ResNet50)` on already-decoded arrays, same batch size (the measurements.md method).
-(b) The stage path is `training.fit` (gathering image rows per sample, then `model.fit`); the
-bare path is `model.fit` on pre-built arrays. Runs alternate (A/B/A/B) because epoch times on
+(b) The stage path is `training.fit` streaming five-line shards from disk (teacher-forcing
+batches made on the fly, `tf.data` from a generator); the bare path is `model.fit` on the same
+samples pre-built in memory arrays. Runs alternate (A/B/A/B) because epoch times on
 this machine are bimodal; medians are reported.
 
     .venv/bin/python benchmarks/bench_ml.py [--images 128] [--image-size 224] [--batch-size 32]
@@ -87,42 +88,53 @@ def bench_features(args: argparse.Namespace, tmp: Path) -> tuple[float, float]:
     return statistics.median(stage_rates), statistics.median(bare_rates)
 
 
-def bench_training(args: argparse.Namespace) -> tuple[float, float]:
+def bench_training(args: argparse.Namespace, tmp: Path) -> tuple[float, float]:
     import keras
 
-    from workers.captioning import training
+    from workers.captioning import shards, training
     from workers.captioning.model import ModelConfig, build_caption_model, compile_caption_model
 
     rng = np.random.default_rng(0)
-    images, max_len, vocab = 400, 12, 40
-    features = rng.random((images, 2048), dtype=np.float32)
-    encoded = [[2, *rng.integers(4, vocab, rng.integers(3, 10)).tolist(), 3] for _ in range(images)]
-    samples = training.teacher_forcing(list(range(images)), encoded, max_len)
-    n = len(samples[2])
-    x_bare = [features[samples[0]], samples[1]]
+    images, max_len, words = 400, 12, [f"w{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(36)]
+    root = tmp / "consolidate"
+    for start in range(0, images, 5):  # five-line shards, as `capstone train` makes them
+        shard = root / f"{start // 5:016x}"
+        shard.mkdir(parents=True)
+        captions = [" ".join(rng.choice(words, rng.integers(3, 10))) for _ in range(5)]
+        rows = [f"{i:06d}\timage{start + i}\t{c}\n" for i, c in enumerate(captions)]
+        (shard / "captions.tsv").write_text("".join(rows))
+        np.save(shard / "features.npy", rng.random((5, 2048), dtype=np.float32))
+    names = shards.shard_names(root)
+    split = shards.Split(0.0, 0)  # everything trains
+    stats = shards.scan_corpus(root, names, split, max_len)
+    vocab = stats.vocabulary(100)
+    stream = training.CaptionStream(root, names, split, vocab, max_len, args.train_batch)
+    batches = list(stream)  # the bare path: the same samples, built in memory beforehand
+    x_bare = [
+        np.concatenate([f for (f, _), _ in batches]),
+        np.concatenate([p for (_, p), _ in batches]),
+    ]
+    y_bare = np.concatenate([t for _, t in batches])
+    n = stats.train_samples
 
     def fresh() -> keras.Model:
         keras.utils.set_random_seed(0)
-        model = build_caption_model(ModelConfig(vocab_size=vocab, max_len=max_len), None, features)
+        config = ModelConfig(vocab_size=vocab.size, max_len=max_len)
+        model = build_caption_model(config, None, stats.feature_moments())
         compile_caption_model(model, 0.003)
         return model
 
     stage_model, bare_model = fresh(), fresh()
-    training.fit(stage_model, features, samples, 1, args.train_batch)  # warm-up
-    bare_model.fit(x_bare, samples[2], epochs=1, batch_size=args.train_batch, verbose=0)
+    training.fit(stage_model, stream, 2048, 1, n)  # warm-up
+    bare_model.fit(x_bare, y_bare, epochs=1, batch_size=args.train_batch, verbose=0)
     stage_rates, bare_rates = [], []
     for _ in range(args.rounds):
         started = time.perf_counter()
-        training.fit(stage_model, features, samples, args.epochs, args.train_batch)
+        training.fit(stage_model, stream, 2048, args.epochs, n)
         stage_rates.append(n * args.epochs / (time.perf_counter() - started))
         started = time.perf_counter()
         bare_model.fit(
-            x_bare,
-            samples[2],
-            epochs=args.epochs,
-            batch_size=args.train_batch,
-            shuffle=True,
-            verbose=0,
+            x_bare, y_bare, epochs=args.epochs, batch_size=args.train_batch, shuffle=True, verbose=0
         )
         bare_rates.append(n * args.epochs / (time.perf_counter() - started))
     return statistics.median(stage_rates), statistics.median(bare_rates)
@@ -139,7 +151,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         f_stage, f_bare = bench_features(args, Path(tmp))
-    t_stage, t_bare = bench_training(args)
+        t_stage, t_bare = bench_training(args, Path(tmp))
     print(f"## Worker overhead vs bare Keras ({args.rounds} alternating rounds, medians)\n")
     print("| measure | stage | bare Keras | ratio | target |")
     print("|---|---|---|---|---|")

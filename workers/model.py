@@ -1,6 +1,9 @@
 """model stage: train the inject-and-merge caption model on every consolidated shard.
 
 Input `consolidate` with glob `/` (the whole repo: `<chunk>/captions.tsv` + `<chunk>/features.npy`).
+Training streams the shards (`workers.captioning.shards`, `.training`): memory depends on the
+batch, the shuffle buffer and the model, not on the number of captions.
+
 Output `saved/saved_model.h5` (the tutorial's artifact; reloads with `keras.models.load_model`
 once `workers.captioning.model` is imported), `saved/vocab.json`, `saved/metrics.json`
 (train/val loss, held-out BLEU-1..4 vs the most-frequent-caption baseline, counts) and
@@ -38,31 +41,38 @@ class Stage:
         self.keras = keras
 
     def process(self, ctx: runtime.DatumContext) -> None:
-        from workers.captioning import decode, training
+        from workers.captioning import decode, shards, training
         from workers.captioning.model import (
             ModelConfig,
             build_caption_model,
             compile_caption_model,
             read_glove,
         )
-        from workers.captioning.text import Vocabulary
 
         p = self.params
-        corpus = training.load_corpus(ctx.input("consolidate"))
-        groups = training.image_groups(corpus.images)
-        train_groups, val_groups = training.split_by_image(groups, p["val_fraction"], p["seed"])
-        train_rows = sorted(i for g in train_groups for i in g)
-        val_rows = sorted(i for g in val_groups for i in g)
-        train_captions = [corpus.captions[i] for i in train_rows]
-        vocab = Vocabulary.build(train_captions, max_size=p["vocab_size"])
-        encoded = training.encode_all(vocab, corpus.captions, p["max_len"])
-        train_samples = training.teacher_forcing(train_rows, encoded, p["max_len"])
-        val_samples = training.teacher_forcing(val_rows, encoded, p["max_len"])
+        root = ctx.input("consolidate")
+        names = shards.shard_names(root)
+        split = shards.choose_split(root, names, p["val_fraction"], p["seed"])
+        stats = shards.scan_corpus(root, names, split, p["max_len"])
+        vocab = stats.vocabulary(p["vocab_size"])
         ctx.log(
-            f"model: {len(corpus.captions)} captions, {len(groups)} images "
-            f"({len(train_groups)} train, {len(val_groups)} held out), vocabulary "
-            f"{vocab.size}, {len(train_samples[2])} training samples"
+            f"model: {len(names)} shards, {stats.train_captions} training and "
+            f"{stats.val_captions} held-out captions, vocabulary {vocab.size}, "
+            f"{stats.train_samples} training samples"
         )
+
+        def stream(validation: bool) -> training.CaptionStream:
+            return training.CaptionStream(
+                root,
+                names,
+                split,
+                vocab,
+                p["max_len"],
+                p["batch_size"],
+                validation,
+                shuffle_captions=0 if validation else p["shuffle_captions"],
+                seed=p["seed"],
+            )
 
         self.keras.utils.set_random_seed(p["seed"])
         config = ModelConfig(
@@ -71,72 +81,58 @@ class Stage:
             embedding_dim=p["embedding_dim"],
             units=p["units"],
             dropout=p["dropout"],
+            feature_dim=stats.feature_dim,
         )
         glove = (
             read_glove(Path(p["glove_path"]), vocab.words, p["embedding_dim"], p["seed"])
             if p["glove_path"]
             else None
         )
-        model = build_caption_model(config, glove, corpus.features[train_rows])
-        compile_caption_model(model, p["learning_rate"])
-        history = training.fit(model, corpus.features, train_samples, p["epochs"], p["batch_size"])
+        model = build_caption_model(config, glove, stats.feature_moments())
+        steps = training.decay_steps(stats.train_samples, p["batch_size"], p["epochs"])
+        compile_caption_model(
+            model, p["learning_rate"], steps if p["lr_schedule"] == "cosine" else None
+        )
+        history = training.fit(
+            model, stream(False), stats.feature_dim, p["epochs"], stats.train_samples
+        )
         ctx.log(
             f"model: trained {p['epochs']} epochs in {history['train_seconds']} s, "
             f"loss {history['train_loss']}"
         )
 
         step = decode.make_step(model)
-        val_loss = mean_loss(step, corpus.features, val_samples, p["batch_size"] * 4)
-        val_images = corpus.features[[g[0] for g in val_groups]] if val_groups else None
-        hypotheses = (
-            [
-                vocab.decode(ids)
-                for ids in decode.greedy_decode(
-                    step, val_images, vocab.start_id, vocab.end_id, p["max_len"]
-                )
-            ]
-            if val_images is not None
-            else []
-        )
+        held = training.held_out_images(root, names, split, p["eval_images"])
         metrics: dict[str, Any] = {
             **history,
-            "val_loss": val_loss,
-            "captions": len(corpus.captions),
-            "images": len(groups),
-            "train_images": len(train_groups),
-            "val_images": len(val_groups),
-            "train_samples": len(train_samples[2]),
-            "val_samples": len(val_samples[2]),
+            "val_loss": training.mean_loss(step, stream(True)),
+            "captions": stats.train_captions + stats.val_captions,
+            "train_captions": stats.train_captions,
+            "val_captions": stats.val_captions,
+            "val_images": len(held.keys),
+            "train_samples": stats.train_samples,
+            "val_samples": stats.val_samples,
             "vocab_size": vocab.size,
         }
-        if val_groups:
-            baseline = training.most_frequent_caption(train_captions)
-            metrics.update(
-                training.evaluate_bleu(corpus.captions, val_groups, hypotheses, baseline)
+        if held.keys:
+            ids = decode.greedy_decode(
+                step, np.stack(held.features), vocab.start_id, vocab.end_id, p["max_len"]
             )
+            hypotheses = [vocab.decode(seq) for seq in ids]
+            counts = training.caption_counts(root, names, split, p["eval_images"])
+            baseline = training.most_frequent_caption(counts)
+            metrics.update(training.evaluate(held, hypotheses, baseline))
             metrics["examples"] = [
-                {"image": corpus.keys[g[0]], "caption": h, "reference": corpus.captions[g[0]]}
-                for g, h in list(zip(val_groups, hypotheses, strict=True))[:5]
+                {"image": key, "caption": h, "reference": refs[0]}
+                for key, h, refs in list(zip(held.keys, hypotheses, held.references, strict=True))[
+                    :5
+                ]
             ]
             ctx.log(
-                f"model: held-out BLEU {metrics['bleu']} vs baseline {metrics['baseline_bleu']}"
+                f"model: held-out BLEU {metrics['bleu']} vs baseline "
+                f"{metrics['baseline_bleu']}, {metrics['exact']} of {len(held.keys)} exact"
             )
         write_outputs(ctx.out / "saved", model, vocab, metrics, p)
-
-
-def mean_loss(
-    step: Any, features: np.ndarray, samples: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int
-) -> float | None:
-    """Cross-entropy of held-out samples via the compiled step (not `model.evaluate`)."""
-    rows, prefixes, targets = samples
-    if len(targets) == 0:
-        return None
-    total = 0.0
-    for i in range(0, len(targets), batch):
-        probs = step(features[rows[i : i + batch]], prefixes[i : i + batch])
-        picked = probs[np.arange(len(probs)), targets[i : i + batch]]
-        total += float(-np.log(np.maximum(picked, 1e-12)).sum())
-    return total / len(targets)
 
 
 def write_outputs(

@@ -11,6 +11,10 @@ which only holds combinations also seen in training.
 writes `images/%06d.png` (96x96 RGB), `train.tsv` and `heldout.tsv` (`caption<TAB>images/...`,
 paths relative to the TSV, which the images stage resolves through `$CAPSTONE_DATA_ROOT`).
 Same count and seed, same bytes: only `random.Random(seed)`, Pillow's drawing and zlib are used.
+
+    python -m workers.synth --extend testdata/offline --out out/demo-data --count 1280 --seed 1
+
+writes a larger training set of the same kind (`make demo` trains on it; held-out stays apart).
 """
 
 from __future__ import annotations
@@ -132,14 +136,46 @@ def write_dataset(out: Path, count: int, seed: int) -> tuple[int, int]:
     return len(train), len(heldout)
 
 
+def extend_training_set(base: Path, out: Path, count: int, seed: int) -> int:
+    """`out/train.tsv`: `base`'s training lines plus `count` new images (all for training).
+
+    More of the same kind of picture for training, never touching `base`'s held-out set: the
+    demo trains on this, then captions `base/heldout.tsv`. New images are `images/x%06d.png`,
+    `base`'s training images are copied beside them; returns the number of training lines.
+    """
+    rng = random.Random(seed)
+    images_dir = out / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    rows = (base / "train.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
+    for row in rows:
+        relative = row.rstrip("\n").split("\t")[1]
+        (out / relative).write_bytes((base / relative).read_bytes())
+    for sample in make_samples(count, rng):
+        relative = f"images/x{sample.index:06d}.png"
+        (out / relative).write_bytes(draw(sample, rng))
+        rows.append(f"{sample.caption}\t{relative}\n")
+    (out / "train.tsv").write_text("".join(rows), encoding="utf-8", newline="\n")
+    return len(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--out", type=Path, default=Path("testdata/offline"))
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--extend",
+        type=Path,
+        default=None,
+        help="a dataset whose training lines to extend with --count new images (into --out)",
+    )
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be >= 1")
+    if args.extend is not None:
+        lines = extend_training_set(args.extend, args.out, args.count, args.seed)
+        print(f"wrote {args.out / 'train.tsv'}: {lines} training lines")
+        return 0
     train, heldout = write_dataset(args.out, args.count, args.seed)
     print(f"wrote {args.count} images to {args.out}: {train} train, {heldout} held out")
     return 0

@@ -83,6 +83,15 @@ STAGE_PARAMS: dict[str, Schema] = {
             "seed": _count(0, minimum=0),
             "glove_path": {"type": ["string", "null"], "default": None},
             "val_fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.2},
+            # cosine: the rate decays from learning_rate to 1% of it over the whole run
+            "lr_schedule": {
+                "type": "string",
+                "enum": ["constant", "cosine"],
+                "default": "constant",
+            },
+            # captions held at once to shuffle (the model stage streams the shards; 0: in order)
+            "shuffle_captions": _count(1024, minimum=0),
+            "eval_images": _count(1000, minimum=0),  # held-out images captioned for BLEU
             # how features were extracted (the features stage's params, via `params_from`),
             # recorded in saved/params.json so predict extracts them the same way
             "features": FEATURES,

@@ -63,6 +63,10 @@ def test_train_then_predict(run_cli: RunCli, tmp_path: Path) -> None:
     res = run_cli("predict", str(image), "--out", str(preds), "--specs", str(specs))
     caption = (preds / f"{image.name}.txt").read_text().strip()
     assert res.stdout == f"{image} -> {caption}\n"
+    listed = run_cli("predict", str(image), "--out", str(preds), "--specs", str(specs), "--json")
+    assert listed.json() == [
+        {"image": str(image), "caption": caption, "output": str(preds / f"{image.name}.txt")}
+    ]
     words = set(json.loads((out / "vocab.json").read_text())["words"])
     assert caption and set(caption.split()) <= words  # quality: benchmarks/bench_quality.py
 

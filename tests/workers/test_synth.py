@@ -106,3 +106,18 @@ def test_the_caption_says_what_is_drawn(index: int) -> None:
     caption = captions[path]
     assert color in caption.split() and caption.endswith(position), (caption, color, position)
     assert any(shape in caption for shape in synth.SHAPES)
+
+
+def test_extend_keeps_the_base_training_lines_and_adds_new_images(tmp_path: Path) -> None:
+    base, out = tmp_path / "base", tmp_path / "out"
+    synth.write_dataset(base, 30, seed=3)
+    lines = synth.extend_training_set(base, out, 12, seed=4)
+    rows = read_tsv(out / "train.tsv")
+    base_rows = read_tsv(base / "train.tsv")
+    assert lines == len(rows) == len(base_rows) + 12 and rows[: len(base_rows)] == base_rows
+    for _, relative in rows:
+        assert (out / relative).is_file()
+    heldout = {
+        hashlib.sha256((base / r).read_bytes()).digest() for _, r in read_tsv(base / "heldout.tsv")
+    }
+    assert not heldout & {hashlib.sha256((out / r).read_bytes()).digest() for _, r in rows}

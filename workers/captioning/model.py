@@ -61,14 +61,16 @@ class ModelConfig:
 def build_caption_model(
     config: ModelConfig,
     embedding_matrix: np.ndarray | None = None,
-    train_features: np.ndarray | None = None,
+    feature_moments: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> keras.Model:
     """Inputs `[features (n, 2048), caption prefix (n, max_len) int]` -> next-word softmax.
 
     One addition to the tutorial's graph: the image features are standardised per dimension
-    (a `Normalization` layer adapted on `train_features`; its mean/variance are weights, so they
-    travel in the .h5). CNN features share a large common component (random-weight ResNet50:
-    mean 2.8, per-dimension std 0.26), which otherwise drowns what differs between images.
+    (a `Normalization` layer holding the training features' `feature_moments`, mean and
+    variance, gathered in the model stage's streaming pass; they are weights, so they travel in
+    the .h5 and predict applies the same). CNN features share a large common component
+    (random-weight ResNet50: mean 2.8, per-dimension std 0.26), which otherwise drowns what
+    differs between images.
     """
     features = keras.Input(shape=(config.feature_dim,), name="features")
     caption = keras.Input(shape=(config.max_len,), dtype="int32", name="caption")
@@ -76,9 +78,12 @@ def build_caption_model(
     image = features
     if config.normalize_features:
         normalize = keras.layers.Normalization(axis=-1, name="feature_norm")
-        if train_features is not None and len(train_features):
-            normalize.adapt(train_features)
         image = normalize(image)
+        if feature_moments is not None:
+            mean, variance = feature_moments
+            count = np.array(1, dtype="int64")
+            normalize.set_weights([mean.astype("float32"), variance.astype("float32"), count])
+            normalize.finalize_state()  # the layer reads constants made from its weights
     image = keras.layers.Dropout(config.dropout, name="image_dropout")(image)
     image = keras.layers.Dense(config.embedding_dim, activation="relu", name="image_dense")(image)
     image = keras.layers.RepeatVector(config.max_len, name="image_repeat")(image)
@@ -105,9 +110,16 @@ def build_caption_model(
     return keras.Model([features, caption], output, name="caption_model")
 
 
-def compile_caption_model(model: keras.Model, learning_rate: float) -> None:
+def compile_caption_model(
+    model: keras.Model, learning_rate: float, decay_steps: int | None = None
+) -> None:
+    """Adam; with `decay_steps`, the rate follows a cosine from `learning_rate` down to 1% of it
+    over that many steps (large steps early, fine ones late: fewer epochs for the same fit)."""
+    rate: Any = learning_rate
+    if decay_steps:
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=rate),
         loss="sparse_categorical_crossentropy",
     )
 

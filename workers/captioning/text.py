@@ -55,11 +55,18 @@ class Vocabulary:
         cls, captions: Iterable[str], max_size: int | None = None, min_count: int = 1
     ) -> Vocabulary:
         """Build from cleaned (or raw) captions; ties in frequency break alphabetically (stable)."""
-        if max_size is not None and max_size < len(SPECIALS) + 1:
-            raise ValueError(f"vocab_size must be at least {len(SPECIALS) + 1}")
         counts: Counter[str] = Counter()
         for caption in captions:
             counts.update(tokenize(caption))
+        return cls.from_counts(counts, max_size, min_count)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Counter[str], max_size: int | None = None, min_count: int = 1
+    ) -> Vocabulary:
+        """Build from word counts gathered elsewhere (the model stage's streaming pass)."""
+        if max_size is not None and max_size < len(SPECIALS) + 1:
+            raise ValueError(f"vocab_size must be at least {len(SPECIALS) + 1}")
         ranked = sorted(
             (w for w, c in counts.items() if c >= min_count and w not in SPECIALS),
             key=lambda w: (-counts[w], w),
