@@ -7,7 +7,7 @@ any that would leave 127.0.0.1 is aborted and fails the test. The screenshots in
 the README) are taken here: with CAPSTONE_UPDATE_SCREENSHOTS=1 they replace docs/ui-*.png,
 otherwise they go to the test's temporary directory (a test run leaves the work tree clean).
 
-Chromium must exist on CI (`.ci/run` installs it): with CI set, a missing browser fails.
+Chromium must exist on CI (`.ci/run` installs it): see tests/browser/chromium.py.
 """
 
 from __future__ import annotations
@@ -16,36 +16,20 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.browser.chromium import ARGS, CHROMIUM, guarded_page
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
 from tests.uistore import build_demo_store, running_ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DOCS = REPO_ROOT / "docs"
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
     return DOCS if os.environ.get("CAPSTONE_UPDATE_SCREENSHOTS") == "1" else tmp_path
-
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing on CI: .ci/run must apt-get install chromium")
-    pytest.skip("Debian chromium is not installed (CI installs it)", allow_module_level=True)
-
-from playwright.sync_api import Page, Route, expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture
@@ -58,28 +42,8 @@ def ui_url(run_cli: RunCli, tmp_path: Path, capstone_home: Path) -> Iterator[str
 @pytest.fixture
 def browser_page(ui_url: str) -> Iterator[tuple[Page, list[str]]]:
     """A page whose every request is checked; yields it with the list of foreign requests."""
-    foreign: list[str] = []
-
-    def guard(route: Route) -> None:
-        host = urlparse(route.request.url).hostname
-        if host == "127.0.0.1":
-            route.continue_()
-        else:
-            foreign.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(
-            base_url=ui_url, viewport={"width": 1280, "height": 900}, service_workers="block"
-        )
-        context.route("**/*", guard)
-        page = context.new_page()
-        try:
-            yield page, foreign
-        finally:
-            context.close()
-            browser.close()
+    with guarded_page(ui_url) as opened:
+        yield opened
 
 
 def test_tutorial_walk_and_model(browser_page: tuple[Page, list[str]], tmp_path: Path) -> None:
