@@ -8,6 +8,7 @@ vocabulary and the feature extractor are loaded once per process and reused acro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -65,16 +66,36 @@ class Captioner:
         return [self.vocab.decode(seq) for seq in ids]
 
 
+MODEL_FILES = ("saved_model.h5", "vocab.json", "params.json")
+
+
+def model_digest(saved: Path) -> str:
+    """A digest of the files a Captioner loads (a missing file hashes as empty)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in MODEL_FILES:
+        path = saved / name
+        digest.update(name.encode() + b"\0")
+        if path.is_file():
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 class Stage:
     def __init__(self, params: dict[str, Any]) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.params = stage_params.resolve("predict", params)
-        self._loaded: tuple[tuple[str, float], Captioner] | None = None
+        self._loaded: tuple[str, Captioner] | None = None
 
     def captioner(self, saved: Path) -> Captioner:
-        """The cached model for `saved`; reloaded only when the directory or its .h5 changes."""
-        h5 = saved / "saved_model.h5"
-        key = (str(saved.resolve()), h5.stat().st_mtime if h5.exists() else 0.0)
+        """The cached model for `saved`; reloaded only when the model's files change.
+
+        Keyed by the files' contents, not the directory: each datum sees the model at another
+        path (its own `/pfs` layout), and loading the model and the backbone takes seconds.
+        """
+        key = model_digest(saved)
         if self._loaded is None or self._loaded[0] != key:
             self._loaded = (key, Captioner(saved))
         return self._loaded[1]

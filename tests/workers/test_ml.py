@@ -361,3 +361,23 @@ def test_training_is_deterministic_with_a_seed(
     assert runs[0]["train_loss_per_epoch"] == runs[1]["train_loss_per_epoch"]
     assert runs[0]["val_loss"] == runs[1]["val_loss"]
     assert runs[0]["train_loss_per_epoch"] != runs[2]["train_loss_per_epoch"]
+
+
+def test_predict_keeps_the_model_loaded_across_datums(
+    pipeline: dict[str, Path], tmp_path: Path
+) -> None:
+    """Each datum sees the model at its own path: the same files must not load it again."""
+    import shutil
+
+    from workers.predict import Stage
+
+    saved = pipeline["pfs"] / "model" / "saved"
+    first, second, damaged = (
+        Path(shutil.copytree(saved, tmp_path / name / "saved")) for name in ("a", "b", "c")
+    )
+    stage = Stage({})
+    loaded = stage.captioner(first)
+    assert stage.captioner(second) is loaded
+    (damaged / "saved_model.h5").write_bytes(b"not the same model")
+    with pytest.raises(RuntimeError, match="cannot load"):
+        stage.captioner(damaged)
