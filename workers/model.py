@@ -79,7 +79,14 @@ class Stage:
         )
         model = build_caption_model(config, glove, corpus.features[train_rows])
         compile_caption_model(model, p["learning_rate"])
-        history = training.fit(model, corpus.features, train_samples, p["epochs"], p["batch_size"])
+        history = training.fit(
+            model,
+            corpus.features,
+            train_samples,
+            p["epochs"],
+            p["batch_size"],
+            on_epoch=lambda done, total: ctx.progress(done, total, "epoch"),
+        )
         ctx.log(
             f"model: trained {p['epochs']} epochs in {history['train_seconds']} s, "
             f"loss {history['train_loss']}"

@@ -360,3 +360,21 @@ def test_training_is_deterministic_with_a_seed(
     assert runs[0]["train_loss_per_epoch"] == runs[1]["train_loss_per_epoch"]
     assert runs[0]["val_loss"] == runs[1]["val_loss"]
     assert runs[0]["train_loss_per_epoch"] != runs[2]["train_loss_per_epoch"]
+
+
+def test_model_stage_reports_epochs_as_progress(
+    pipeline: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's progress file ends at the last epoch (the live display's `epoch 2/2`)."""
+    from capstone_cli.protocol.progress import PROGRESS_ENV, read_progress
+
+    progress = tmp_path / "progress"
+    monkeypatch.setenv(PROGRESS_ENV, str(progress))
+    run_stage(
+        "model",
+        tmp_path / "out",
+        {**MODEL_PARAMS, "epochs": 2},
+        {"consolidate": pipeline["pfs"] / "consolidate"},
+        monkeypatch,
+    )
+    assert read_progress(progress) == {"done": 2, "total": 2, "unit": "epoch"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,9 +132,23 @@ def fit(
     samples: tuple[np.ndarray, np.ndarray, np.ndarray],
     epochs: int,
     batch_size: int,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """`model.fit` on in-memory arrays (the fastest path measured), seeded shuffling."""
+    """`model.fit` on in-memory arrays (the fastest path measured), seeded shuffling.
+
+    `on_epoch(done, epochs)` runs after every epoch: training is the longest datum of the DAG,
+    and this is what lets the live display move while it runs.
+    """
+    import keras
+
+    class _EpochProgress(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if on_epoch is not None:
+                on_epoch(epoch + 1, epochs)
+
     rows, prefixes, targets = samples
+    if on_epoch is not None:
+        on_epoch(0, epochs)
     started = time.perf_counter()
     history = model.fit(
         [features[rows], prefixes],
@@ -142,6 +157,7 @@ def fit(
         batch_size=batch_size,
         shuffle=True,
         verbose=0,
+        callbacks=[_EpochProgress()] if on_epoch is not None else None,
     )
     seconds = time.perf_counter() - started
     losses = [float(x) for x in history.history.get("loss", [])]
