@@ -215,12 +215,12 @@ def execute(
     `on_tick` redraws progress while a datum runs; it is called on this thread only, so only
     the one-slot path (where datums run on this thread) calls it. Parallel slots record their
     datums' progress on the job row too (`capstone jobs`); the display shows it at its next
-    redraw. Batched workers report none.
+    redraw. Batched workers report theirs the same way, one datum at a time.
     """
     if ctx.spec.transform.datum_batching:
         from capstone_cli.engine.run.batching import run_batched
 
-        run_batched(ctx, items, slots, on_done)
+        run_batched(ctx, items, slots, on_done, on_tick)
         return
     if slots <= 1 or len(items) <= 1:
         slot = Slot(ctx, "0", report=on_tick)

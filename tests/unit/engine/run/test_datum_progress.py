@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
@@ -18,29 +20,35 @@ from capstone_cli.results import JobInfo
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put
 
 STEPS = 3
-# one datum that reports STEPS steps, each only after the previous one was acknowledged
+# a stage (either mode: one process per datum, or datum batching) with one datum that reports
+# STEPS steps, each only after the previous one was acknowledged
 REPORTER = (
-    "import os, pathlib, time\n"
-    "from workers.runtime import DatumContext\n"
-    "ctx = DatumContext(out=pathlib.Path('.'), inputs={}, params={}, env=os.environ)\n"
-    "acks = pathlib.Path(os.environ['ACKS'])\n"
-    f"for done in range(1, {STEPS + 1}):\n"
-    f"    ctx.progress(done, {STEPS}, 'step')\n"
-    "    deadline = time.monotonic() + 60\n"
-    "    while not (acks / str(done)).exists() and time.monotonic() < deadline:\n"
-    "        time.sleep(0.02)\n"
+    "import os, pathlib, sys, time\n"
+    "from workers.runtime import main\n"
+    "class Steps:\n"
+    "    def __init__(self, params):\n"
+    "        pass\n"
+    "    def process(self, ctx):\n"
+    "        acks = pathlib.Path(os.environ['ACKS'])\n"
+    f"        for done in range(1, {STEPS + 1}):\n"
+    f"            ctx.progress(done, {STEPS}, 'step')\n"
+    "            deadline = time.monotonic() + 60\n"
+    "            while not (acks / str(done)).exists() and time.monotonic() < deadline:\n"
+    "                time.sleep(0.02)\n"
+    "sys.exit(main(Steps, []))\n"
 )
 
 
+@pytest.mark.parametrize("batching", [False, True], ids=["per-datum", "batching"])
 def test_running_datum_progress_is_on_the_job_row_and_cleared_after(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, batching: bool
 ) -> None:
     acks = tmp_path / "acks"
     acks.mkdir()
     put(store, "in", {"/a": b"x"})
-    spec = make_spec(
-        "train", ["python", "-c", REPORTER], pfs("in", "/"), transform={"env": {"ACKS": str(acks)}}
-    )
+    transform = {"env": {"ACKS": str(acks)}, "datumBatching": batching}
+    cmd = ["python", "-c", REPORTER, "--out", "/pfs/out"]
+    spec = make_spec("train", cmd, pfs("in", "/"), transform=transform)
     P.create_pipeline(store, spec)
     seen: list[dict[str, object]] = []
     rows: list[str | None] = []
