@@ -346,6 +346,7 @@ def run_batched(
     """
     if not items:
         return
+    threads = max(1, min(slots, len(items)))
 
     def slot_main(
         index: int,
@@ -362,7 +363,6 @@ def run_batched(
             slot.close()
             store.close()
 
-    threads = max(1, min(slots, len(items)))
     if threads == 1:  # on this thread: no hand-over of every result to a waiting caller
         pending = iter(items)
         slot_main(0, lambda: next(pending, None), on_done)
