@@ -120,6 +120,8 @@ class JobInfo:
     download_bytes: int = 0
     upload_bytes: int = 0
     process_seconds: float = 0.0
+    # the running datum's own progress (`{"done", "total", "unit"}`, e.g. epochs), or None
+    datum_progress: dict[str, Any] | None = None
 
     @property
     def terminal(self) -> bool:

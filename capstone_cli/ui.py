@@ -184,7 +184,7 @@ class JobsDisplay:
         self.title = title
         self.started = time.monotonic()
         self.first_seen: dict[str, tuple[float, int]] = {}
-        self.last_plain: dict[str, tuple[str, int]] = {}
+        self.last_plain: dict[str, tuple[str, int, str]] = {}
         self.last_plain_at = 0.0
         self.live: Any = None
         self.extra: dict[str, str] = {}
@@ -213,13 +213,19 @@ class JobsDisplay:
         if key in self.final_rate:  # a finished job's rate is what it was when it finished
             return self.final_rate[key], ""
         done = job.data_processed + job.data_skipped + job.data_failed + job.data_recovered
+        total, unit = job.data_total, ""
+        inner = job.datum_progress
+        if inner and job.state not in TERMINAL_JOB_STATES:  # one long datum: its own steps
+            done, total, unit = int(inner["done"]), int(inner["total"]), f" {inner['unit']}"
+            key += f"/{inner['unit']}"
         now = time.monotonic()
         t0, d0 = self.first_seen.setdefault(key, (now, done))
         rate_text, eta = "", ""
         if now - t0 >= 0.5 and done > d0:
             rate = (done - d0) / (now - t0)
-            left = max(job.data_total - done, 0)
-            rate_text, eta = f"{rate:.1f}/s", (f"{left / rate:.0f}s" if rate > 0 and left else "")
+            left = max(total - done, 0)
+            rate_text = f"{rate:.1f}{unit}/s"
+            eta = f"{left / rate:.0f}s" if rate > 0 and left else ""
         if job.state in TERMINAL_JOB_STATES:
             self.final_rate[key] = rate_text
         return rate_text, eta
@@ -256,14 +262,14 @@ class JobsDisplay:
                     str(job.data_total),
                     rate,
                     eta,
-                    _escape(self.extra.get(job.pipeline, "")),
+                    _escape(_detail(job, self.extra.get(job.pipeline, ""))),
                 )
             self.live.update(table)
             return
         now = time.monotonic()
         for job in jobs:
             done = job.data_processed + job.data_skipped + job.data_failed
-            key = (job.state, done)
+            key = (job.state, done, datum_progress_text(job))
             prev = self.last_plain.get(job.pipeline)
             if (
                 prev is None
@@ -272,12 +278,24 @@ class JobsDisplay:
             ):
                 self.last_plain[job.pipeline] = key
                 self.last_plain_at = now
-                extra = self.extra.get(job.pipeline, "")
+                extra = _detail(job, self.extra.get(job.pipeline, ""))
                 info(
                     f"{job.pipeline}: {job.state} processed={job.data_processed} "
                     f"skipped={job.data_skipped} failed={job.data_failed} "
                     f"total={job.data_total}" + (f" {extra}" if extra else "")
                 )
+
+
+def datum_progress_text(job: Any) -> str:
+    """A running job's datum progress as `epoch 12/60`, or "" when it reports none."""
+    inner = job.datum_progress
+    if not inner or job.state in TERMINAL_JOB_STATES:
+        return ""
+    return f"{inner['unit']} {inner['done']}/{inner['total']}"
+
+
+def _detail(job: Any, extra: str) -> str:
+    return " ".join(part for part in (datum_progress_text(job), extra) if part)
 
 
 def render_json_line(obj: Any) -> None:

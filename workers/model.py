@@ -94,7 +94,12 @@ class Stage:
             model, p["learning_rate"], steps if p["lr_schedule"] == "cosine" else None
         )
         history = training.fit(
-            model, stream(False), stats.feature_dim, p["epochs"], stats.train_samples
+            model,
+            stream(False),
+            stats.feature_dim,
+            p["epochs"],
+            stats.train_samples,
+            on_epoch=lambda done, total: ctx.progress(done, total, "epoch"),
         )
         ctx.log(
             f"model: trained {p['epochs']} epochs in {history['train_seconds']} s, "

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from capstone_cli.protocol.params_env import PARAMS_ENV
+from capstone_cli.protocol.progress import PROGRESS_ENV, write_progress
 
 DOTENV_PATH = Path("/pfs/.env")  # where a Pachyderm worker writes the datum env
 
@@ -49,6 +50,16 @@ class DatumContext:
     def log(self, message: str) -> None:
         """A user log line; the engine or pachd stores it with the datum."""
         print(message, flush=True)
+
+    def progress(self, done: int, total: int, unit: str) -> None:
+        """Report `done` of `total` `unit`s (e.g. epochs) while a long datum runs.
+
+        Advisory: the engine shows it live (`capstone train`, `jobs --json`); without the
+        engine's variable (a Pachyderm worker, batching mode, a test) it does nothing.
+        """
+        path = self.env.get(PROGRESS_ENV)
+        if path:
+            write_progress(path, done, total, unit)
 
 
 class Stage(Protocol):

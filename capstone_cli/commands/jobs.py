@@ -28,6 +28,7 @@ JOB_KEYS = (
     "data_failed",
     "data_recovered",
     "reason",
+    "datum_progress",
 )
 
 
@@ -74,7 +75,8 @@ def jobs(
                 j.id[:SHORT_ID],
                 j.state,
                 f"{j.data_processed + j.data_skipped + j.data_failed + j.data_recovered}"
-                f"/{j.data_total}",
+                f"/{j.data_total}"
+                + (f" ({ui.datum_progress_text(j)})" if j.datum_progress else ""),
                 j.data_failed,
                 j.created[5:19].replace("T", " "),
                 j.reason,

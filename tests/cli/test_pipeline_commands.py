@@ -26,6 +26,7 @@ JOB_KEYS = {
     "data_failed",
     "data_recovered",
     "reason",
+    "datum_progress",
     "created",
     "started",
     "finished",

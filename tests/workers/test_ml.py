@@ -381,3 +381,21 @@ def test_predict_keeps_the_model_loaded_across_datums(
     (damaged / "saved_model.h5").write_bytes(b"not the same model")
     with pytest.raises(RuntimeError, match="cannot load"):
         stage.captioner(damaged)
+
+
+def test_model_stage_reports_epochs_as_progress(
+    pipeline: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's progress file ends at the last epoch (the live display's `epoch 2/2`)."""
+    from capstone_cli.protocol.progress import PROGRESS_ENV, read_progress
+
+    progress = tmp_path / "progress"
+    monkeypatch.setenv(PROGRESS_ENV, str(progress))
+    run_stage(
+        "model",
+        tmp_path / "out",
+        {**MODEL_PARAMS, "epochs": 2},
+        {"consolidate": pipeline["pfs"] / "consolidate"},
+        monkeypatch,
+    )
+    assert read_progress(progress) == {"done": 2, "total": 2, "unit": "epoch"}

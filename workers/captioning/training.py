@@ -137,15 +137,34 @@ class CaptionStream:
 
 
 def fit(
-    model: Any, stream: CaptionStream, feature_dim: int, epochs: int, samples: int
+    model: Any,
+    stream: CaptionStream,
+    feature_dim: int,
+    epochs: int,
+    samples: int,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """`model.fit` over the stream, one streaming pass (`samples` samples) per epoch."""
+    """`model.fit` over the stream, one streaming pass (`samples` samples) per epoch.
+
+    `on_epoch(done, epochs)` runs after every epoch: training is the longest datum of the DAG,
+    and this is what lets the live display move while it runs.
+    """
+    import keras
+
+    class _EpochProgress(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if on_epoch is not None:
+                on_epoch(epoch + 1, epochs)
+
+    if on_epoch is not None:
+        on_epoch(0, epochs)
     started = time.perf_counter()
     history = model.fit(
         stream.dataset(feature_dim),
         epochs=epochs,
         steps_per_epoch=math.ceil(samples / stream.batch_size),
         verbose=0,
+        callbacks=[_EpochProgress()] if on_epoch is not None else None,
     )
     seconds = time.perf_counter() - started
     losses = [float(x) for x in history.history.get("loss", [])]

@@ -51,10 +51,11 @@ from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.run.orphans import WorkerRecord
 from capstone_cli.engine.run.scratch import collect_outputs, remove_tree, rewrite_pfs
-from capstone_cli.engine.run.spawn import kill_group
+from capstone_cli.engine.run.spawn import TICK_SECONDS, kill_group
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
 from capstone_cli.protocol.nextdatum import decode_request, encode_response
+from capstone_cli.protocol.progress import PROGRESS_ENV
 
 PREMATURE = "user code exited prematurely"
 
@@ -107,20 +108,35 @@ class WorkerEndpoint:
             self.offered_at = time.monotonic()
             self.cond.notify_all()
 
-    def wait_result(self, proc: subprocess.Popen[bytes], timeout: float | None) -> str | None:
-        """Wait for the offered datum's result: None on success, else the reason."""
+    def wait_result(
+        self,
+        proc: subprocess.Popen[bytes],
+        timeout: float | None,
+        tick: Callable[[], None] | None = None,
+    ) -> str | None:
+        """Wait for the offered datum's result: None on success, else the reason. `tick` runs
+        every `TICK_SECONDS` meanwhile (without the lock: the worker may report its result)."""
         deadline = None if timeout is None else self.offered_at + timeout
-        with self.cond:
-            while self.result is None:
-                if proc.poll() is not None:
-                    self.offer_env, self.taken = None, False
-                    return PREMATURE
-                if deadline is not None and time.monotonic() > deadline:
-                    self.offer_env, self.taken = None, False
-                    return f"datum timed out after {timeout:g}s"
-                self.cond.wait(0.05)
-            result, self.result = self.result, None
-        return result or None
+        next_tick = time.monotonic() + TICK_SECONDS
+        while True:
+            with self.cond:
+                while self.result is None:
+                    if proc.poll() is not None:
+                        self.offer_env, self.taken = None, False
+                        return PREMATURE
+                    now = time.monotonic()
+                    if deadline is not None and now > deadline:
+                        self.offer_env, self.taken = None, False
+                        return f"datum timed out after {timeout:g}s"
+                    if tick is not None and now >= next_tick:
+                        break
+                    self.cond.wait(0.05)
+                else:
+                    result, self.result = self.result, None
+                    return result or None
+            assert tick is not None
+            tick()
+            next_tick = time.monotonic() + TICK_SECONDS
 
     def stop(self) -> None:
         with self.cond:
@@ -138,10 +154,13 @@ class _Slot:
     `out/` and replaces the inputs an output may link to.
     """
 
-    def __init__(self, ctx: JobContext, index: int) -> None:
+    def __init__(
+        self, ctx: JobContext, index: int, report: Callable[[], None] | None = None
+    ) -> None:
         self.ctx = ctx
         self.endpoint: WorkerEndpoint | None = None
-        self.slot = Slot(ctx, f"batch{index}", roots=1)  # its launcher serves err_cmd
+        # its launcher serves err_cmd; its progress file is the worker's, one datum at a time
+        self.slot = Slot(ctx, f"batch{index}", roots=1, report=report)
         self.scratch = self.slot.roots[0]
         self.root = self.slot.root
         # beside the root, not in it: a datum must not see the previous datum's outputs
@@ -166,6 +185,7 @@ class _Slot:
         self.endpoint = endpoint = WorkerEndpoint()
         env = dict(self.ctx.base_env)
         env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.root))
+        env[PROGRESS_ENV] = str(self.slot.progress_file)
         t = self.ctx.spec.transform
         lo = procid.boot_ticks()
         self.proc = subprocess.Popen(
@@ -222,9 +242,12 @@ class _Slot:
             except OSError as exc:
                 reason: str | None = f"cannot run {spec.transform.cmd[0]!r}: {exc.strerror}"
             else:
+                self.slot.clear_progress()  # the previous datum's, if it reported any
                 endpoint.offer(lines)
                 self.flush(store, emit)  # the previous datum, while the worker runs this one
-                reason = endpoint.wait_result(proc, spec.datum_timeout)
+                reason = endpoint.wait_result(
+                    proc, spec.datum_timeout, self.slot.progress_ticker(store, self.ctx)
+                )
             result.process_seconds += time.perf_counter() - t0
             if reason is not None:
                 self.kill()  # on error the process is killed and restarted
@@ -313,8 +336,9 @@ def run_batched(
     items: list[tuple[Datum, str]],
     slots: int,
     on_done: Callable[[DatumResult], None],
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
-    """Serve `items` through `slots` long-lived worker processes.
+    """Serve `items` through `slots` long-lived worker processes (`on_tick`: as `execute`'s).
 
     A result is persisted at the latest while the slot's NEXT datum runs, before that datum's
     result is taken: a crash loses at most two datums per slot (the one in flight and the one
@@ -322,6 +346,7 @@ def run_batched(
     """
     if not items:
         return
+    threads = max(1, min(slots, len(items)))
 
     def slot_main(
         index: int,
@@ -329,7 +354,7 @@ def run_batched(
         emit: Callable[[DatumResult], None],
     ) -> None:
         store = Store(ctx.home)
-        slot = _Slot(ctx, index)
+        slot = _Slot(ctx, index, on_tick if threads == 1 else None)
         try:
             while (item := take()) is not None:
                 slot.run(store, item[0], item[1], emit)
@@ -338,7 +363,6 @@ def run_batched(
             slot.close()
             store.close()
 
-    threads = max(1, min(slots, len(items)))
     if threads == 1:  # on this thread: no hand-over of every result to a waiting caller
         pending = iter(items)
         slot_main(0, lambda: next(pending, None), on_done)

@@ -33,9 +33,16 @@ from capstone_cli.engine.run.scratch import (
 from capstone_cli.engine.run.spawn import Launcher
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError, StoreWriteError
+from capstone_cli.protocol.progress import PROGRESS_ENV, read_progress
 
 # variables of the runner's own environment that must not leak into user code
-_SCRUB = ("PPS_WORKER_GRPC_PORT", "PACH_DATUM_ID", "PACH_JOB_ID", "PACH_OUTPUT_COMMIT_ID")
+_SCRUB = (
+    "PPS_WORKER_GRPC_PORT",
+    "PACH_DATUM_ID",
+    "PACH_JOB_ID",
+    "PACH_OUTPUT_COMMIT_ID",
+    PROGRESS_ENV,
+)
 
 
 @dataclass(frozen=True)
@@ -111,14 +118,43 @@ class Slot:
     datum's process starts.
     """
 
-    def __init__(self, ctx: JobContext, name: str, roots: int = 2) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        name: str,
+        roots: int = 2,
+        report: Callable[[], None] | None = None,
+    ) -> None:
         base = scratch_base(ctx.home) / f"{os.getpid()}-{ctx.job_seq}-{name}"
         self.roots = [ScratchRoot(base.with_name(base.name + "ab"[i])) for i in range(roots)]
         self.root = self.roots[0].path
         # capture files beside the roots: a datum's /pfs holds its inputs and out/, nothing else
         self.io_dir = base.with_name(base.name + "-io")
         self.launcher = Launcher(self.io_dir)
+        # the running datum's advisory progress (`protocol.progress`), polled while it runs;
+        # `report` (only on the thread that draws the display) shows a new value at once
+        self.progress_file = self.io_dir / "progress"
+        self.report = report
         self._turn = 0
+
+    def progress_ticker(self, store: Store, ctx: JobContext) -> Callable[[], None]:
+        """A `Launcher.run` tick: copy the progress file onto the job row when they differ
+        (another slot's finished datum clears the row's value)."""
+
+        def tick() -> None:
+            value = read_progress(self.progress_file)
+            changed = value is not None and jobsmod.set_datum_progress(store, ctx.job_seq, value)
+            if changed and self.report is not None:
+                self.report()
+
+        return tick
+
+    def clear_progress(self) -> None:
+        """The datum ended: its file must not leak into the next datum's progress."""
+        try:
+            os.unlink(self.progress_file)
+        except FileNotFoundError:
+            pass
 
     def prepare(self, store: Store, ctx: JobContext, item: tuple[Datum, str]) -> Prepared:
         """Lay out a datum's inputs in the root not used by the datum before it."""
@@ -198,9 +234,18 @@ def run_datum(
         result.download_seconds = prepared.download.seconds
         env = dict(ctx.base_env)
         env.update(datum_vars(datum, root))
+        env[PROGRESS_ENV] = str(slot.progress_file)
         proc = slot.launcher.run(
-            cmd, stdin, env, cwd, spec.datum_timeout, t.accept_return_code, on_start
+            cmd,
+            stdin,
+            env,
+            cwd,
+            spec.datum_timeout,
+            t.accept_return_code,
+            on_start,
+            slot.progress_ticker(store, ctx),
         )
+        slot.clear_progress()
         on_start = None
         result.process_seconds += proc.seconds
         result.lines.extend(proc.lines)
@@ -285,7 +330,8 @@ def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
         }[result.state]
         store.db.execute(
             f"UPDATE jobs SET {column}={column}+1, download_bytes=download_bytes+?, "
-            "upload_bytes=upload_bytes+?, process_seconds=process_seconds+? WHERE seq=?",
+            "upload_bytes=upload_bytes+?, process_seconds=process_seconds+?, "
+            "datum_progress=NULL WHERE seq=?",
             (result.download_bytes, up_bytes, result.process_seconds, ctx.job_seq),
         )
         write_lines(store.db, ctx.spec.name, ctx.job_id, d.id, result.lines)

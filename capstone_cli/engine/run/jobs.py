@@ -7,6 +7,7 @@ change what a pending job sees. States and reasons follow Pachyderm 2.x (referen
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -32,7 +33,8 @@ PROCESSED_STATES = (D_SUCCESS, D_SKIPPED)
 _JOB_COLS = (
     "seq, pipeline, id, pipeline_version, output_commit, state, reason, data_total, "
     "data_processed, data_skipped, data_failed, data_recovered, download_bytes, upload_bytes, "
-    "download_seconds, process_seconds, upload_seconds, created, started, finished"
+    "download_seconds, process_seconds, upload_seconds, created, started, finished, "
+    "datum_progress"
 )
 
 
@@ -58,6 +60,7 @@ class JobRow:
     created: str
     started: str | None
     finished: str | None
+    datum_progress: str | None
 
     @property
     def terminal(self) -> bool:
@@ -80,6 +83,11 @@ class JobRow:
             download_bytes=self.download_bytes,
             upload_bytes=self.upload_bytes,
             process_seconds=self.process_seconds,
+            datum_progress=(
+                json.loads(self.datum_progress)
+                if self.datum_progress and self.state == RUNNING
+                else None
+            ),
         )
 
 
@@ -193,6 +201,18 @@ def set_state(store: Store, seq: int, state: str, reason: str = "") -> None:
         )
     else:
         store.db.execute("UPDATE jobs SET state=?, reason=? WHERE seq=?", (state, reason, seq))
+
+
+def set_datum_progress(store: Store, seq: int, progress: dict[str, int | str]) -> bool:
+    """Record the running datum's advisory progress (`protocol.progress`); False when the row
+    already holds it. The datum's persisted result clears it (`executor.persist`)."""
+    value = json.dumps(progress, sort_keys=True)
+    with store.transaction():
+        cur = store.db.execute(
+            "UPDATE jobs SET datum_progress=? WHERE seq=? AND datum_progress IS NOT ?",
+            (value, seq, value),
+        )
+    return cur.rowcount > 0
 
 
 def refresh_counts(store: Store, seq: int, total: int | None = None) -> None:

@@ -208,15 +208,22 @@ def execute(
     items: list[tuple[Datum, str]],
     slots: int,
     on_done: Callable[[DatumResult], None],
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
-    """Run datums with up to `slots` at once (one process per datum, or batched workers)."""
+    """Run datums with up to `slots` at once (one process per datum, or batched workers).
+
+    `on_tick` redraws progress while a datum runs; it is called on this thread only, so only
+    the one-slot path (where datums run on this thread) calls it. Parallel slots record their
+    datums' progress on the job row too (`capstone jobs`); the display shows it at its next
+    redraw. Batched workers report theirs the same way, one datum at a time.
+    """
     if ctx.spec.transform.datum_batching:
         from capstone_cli.engine.run.batching import run_batched
 
-        run_batched(ctx, items, slots, on_done)
+        run_batched(ctx, items, slots, on_done, on_tick)
         return
     if slots <= 1 or len(items) <= 1:
-        slot = Slot(ctx, "0")
+        slot = Slot(ctx, "0", report=on_tick)
         pending = iter(items)
         try:
             run_slot(store, ctx, slot, lambda: next(pending, None), on_done)
@@ -285,7 +292,11 @@ def run_job(
             last[0] = time.monotonic()
             on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
 
-    execute(store, ctx, to_run, effective_parallelism(rec, parallelism), on_done)
+    def on_tick() -> None:  # a long datum's own progress changed (e.g. one more epoch)
+        if on_progress:
+            on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
+
+    execute(store, ctx, to_run, effective_parallelism(rec, parallelism), on_done, on_tick)
     faults.checkpoint("runner.job.finishing")
     finish_job(store, job, base)
     final = J.job_by_seq(store, job.seq)

@@ -89,10 +89,12 @@ class Launcher:
         timeout: float | None,
         accept: tuple[int, ...] = (),
         on_start: Callable[[], None] | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> ProcessResult:
         """Run one attempt in a fresh process group (`cwd` None: this process's directory).
 
-        `on_start` runs while the process runs (the caller's chance to overlap its own work).
+        `on_start` runs while the process runs (the caller's chance to overlap its own work);
+        `tick` runs every `TICK_SECONDS` while it still runs (e.g. to read its progress).
         """
         if self._written:
             for fd in (self.stdout, self.stderr):
@@ -114,7 +116,7 @@ class Launcher:
                 on_start()
                 if timeout is not None:
                     timeout = max(0.0, timeout - (time.perf_counter() - t0))
-            exited = child.wait_exit(timeout)
+            exited = _wait(child, timeout, tick)
         finally:
             kill_group(child.pid)
             rc = child.reap()
@@ -247,6 +249,25 @@ class _Child:
             return self.proc.wait()
         _pid, status = os.waitpid(self.pid, 0)
         return os.waitstatus_to_exitcode(status)
+
+
+TICK_SECONDS = 0.5
+
+
+def _wait(child: _Child, timeout: float | None, tick: Callable[[], None] | None) -> bool:
+    """`child.wait_exit(timeout)`, waking every `TICK_SECONDS` to call `tick`."""
+    if tick is None:
+        return child.wait_exit(timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = TICK_SECONDS
+        if deadline is not None:
+            step = min(step, max(0.0, deadline - time.monotonic()))
+        if child.wait_exit(step):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        tick()
 
 
 def _inherited_fds() -> list[int]:

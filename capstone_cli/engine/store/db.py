@@ -265,3 +265,13 @@ def m003_dir_cache(db: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migration
+def m004_job_datum_progress(db: sqlite3.Connection) -> None:
+    """The running datum's advisory progress (`protocol.progress`, JSON), NULL when none.
+
+    Written by the runner while a long datum runs and cleared in the transaction that persists
+    the datum's result; only a RUNNING job's value is shown.
+    """
+    db.execute("ALTER TABLE jobs ADD COLUMN datum_progress TEXT")
