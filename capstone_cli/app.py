@@ -148,6 +148,7 @@ def _register() -> None:
         jobs,
         pipelines,
         repo,
+        serve,
         stages,
         status,
         workflows,
@@ -163,6 +164,7 @@ def _register() -> None:
     status.register(app)
     fsck.register(app)
     dashboard.register(app)
+    serve.register(app)
 
 
 _register()

@@ -1,0 +1,164 @@
+"""PFS projects, repos and branches (`/pfs_v2.API/*Project*`, `*Repo*`, `*Branch*`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pachyderm_sdk.api import pfs
+
+from capstone_cli.engine.run import pipeline_records
+from capstone_cli.errors import ConflictError, NotFoundError
+from capstone_cli.serve.home import DEFAULT_PROJECT, Home, commit_msg, project_of, repo_of
+from capstone_cli.serve.home import timestamp as ts
+from capstone_cli.serve.status import UnimplementedError
+
+EMPTY = pfs.betterproto_lib_google_protobuf.Empty
+
+
+class RepoService:
+    """Projects (the default one), repos and branches over the store."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+
+    # -- projects ------------------------------------------------------------------------
+    def _project_info(self) -> pfs.ProjectInfo:
+        return pfs.ProjectInfo(
+            project=pfs.Project(name=DEFAULT_PROJECT), created_at=self.home.created
+        )
+
+    def create_project(self, req: pfs.CreateProjectRequest, _ctx: Any) -> Any:
+        name = req.project.name or DEFAULT_PROJECT
+        if name == DEFAULT_PROJECT:
+            raise ConflictError(f"project {name} already exists")
+        raise UnimplementedError(
+            f"cannot create project {name!r}: this server serves the default project only"
+        )
+
+    def inspect_project(self, req: pfs.InspectProjectRequest, _ctx: Any) -> pfs.ProjectInfo:
+        project_of(req.project)
+        return self._project_info()
+
+    def inspect_project_v2(self, req: pfs.InspectProjectV2Request, _ctx: Any) -> Any:
+        project_of(req.project)
+        return pfs.InspectProjectV2Response(info=self._project_info(), defaults_json="{}")
+
+    def list_project(self, _req: Any, _ctx: Any) -> Iterator[pfs.ProjectInfo]:
+        yield self._project_info()
+
+    def delete_project(self, req: pfs.DeleteProjectRequest, _ctx: Any) -> Any:
+        project_of(req.project)
+        raise UnimplementedError("the default project cannot be deleted")
+
+    # -- repos ---------------------------------------------------------------------------
+    def _repo_info(self, name: str) -> pfs.RepoInfo:
+        store = self.home.store
+        repo = store.get_repo(name)
+        msg = pfs.Repo(name=name, type=repo.type, project=pfs.Project(name=DEFAULT_PROJECT))
+        return pfs.RepoInfo(
+            repo=msg,
+            created=ts(repo.created),
+            size_bytes_upper_bound=store.repo_size(name),
+            description=repo.description,
+            branches=[pfs.Branch(repo=msg, name=b) for b in store.branches(name)],
+            metadata=self.home.metadata.get(("repo", name), {}),
+        )
+
+    def create_repo(self, req: pfs.CreateRepoRequest, _ctx: Any) -> Any:
+        name = repo_of(req.repo)
+        store = self.home.store
+        if req.update and store._repo_or_none(name) is not None:
+            with store.transaction():
+                store.db.execute(
+                    "UPDATE repos SET description=? WHERE name=?", (req.description, name)
+                )
+            return EMPTY()
+        if store._repo_or_none(name) is not None:
+            raise ConflictError(f"repo {name} already exists")
+        store.create_repo(name, description=req.description)
+        return EMPTY()
+
+    def inspect_repo(self, req: pfs.InspectRepoRequest, _ctx: Any) -> pfs.RepoInfo:
+        return self._repo_info(repo_of(req.repo))
+
+    def list_repo(self, req: pfs.ListRepoRequest, _ctx: Any) -> Iterator[pfs.RepoInfo]:
+        for p in req.projects:
+            project_of(p)
+        for repo in self.home.store.list_repos(include_hidden=True):
+            if req.type in ("", "all") or repo.type == req.type:
+                yield self._repo_info(repo.name)
+
+    def delete_repo(self, req: pfs.DeleteRepoRequest, _ctx: Any) -> pfs.DeleteRepoResponse:
+        # pachd answers OK with deleted=false for a missing repo (server_repo.go)
+        name = repo_of(req.repo)
+        store = self.home.store
+        if store._repo_or_none(name) is None:
+            return pfs.DeleteRepoResponse(deleted=False)
+        if pipeline_records.find_pipeline(store, name) is not None and not req.force:
+            raise ConflictError(
+                f"cannot delete repo {name}: it is the output repo of pipeline {name}"
+            )
+        store.delete_repo(name)
+        self.home.metadata.pop(("repo", name), None)
+        return pfs.DeleteRepoResponse(deleted=True)
+
+    def delete_repos(self, req: pfs.DeleteReposRequest, ctx: Any) -> pfs.DeleteReposResponse:
+        for p in req.projects:
+            project_of(p)
+        deleted = []
+        for repo in self.home.store.list_repos():
+            msg = pfs.Repo(name=repo.name, type=repo.type, project=pfs.Project(name=""))
+            if self.delete_repo(pfs.DeleteRepoRequest(repo=msg, force=req.force), ctx).deleted:
+                deleted.append(msg)
+        return pfs.DeleteReposResponse(repos=deleted)
+
+    # -- branches ------------------------------------------------------------------------
+    def _branch_info(self, repo: str, branch: str) -> pfs.BranchInfo:
+        store = self.home.store
+        head = store.head(repo, branch)  # NotFoundError for a missing branch
+        info = pfs.BranchInfo(
+            branch=pfs.Branch(
+                repo=pfs.Repo(name=repo, type="user", project=pfs.Project(name=DEFAULT_PROJECT)),
+                name=branch,
+            )
+        )
+        if head is not None:
+            info.head = commit_msg(pfs, head)
+        return info
+
+    def create_branch(self, req: pfs.CreateBranchRequest, _ctx: Any) -> Any:
+        repo = repo_of(req.branch.repo)
+        store = self.home.store
+        if req.provenance or req.trigger.branch:
+            raise UnimplementedError("branch provenance and triggers are not served")
+        with store.transaction():
+            store.ensure_branch(repo, req.branch.name)
+            if req.head.id or req.head.branch.name:
+                src = store.resolve(repo, req.head.id or req.head.branch.name)
+                store.db.execute(
+                    "UPDATE branches SET head=? WHERE repo_id=? AND name=?",
+                    (src.rowid, store.get_repo(repo).id, req.branch.name),
+                )
+        return EMPTY()
+
+    def inspect_branch(self, req: pfs.InspectBranchRequest, _ctx: Any) -> pfs.BranchInfo:
+        return self._branch_info(repo_of(req.branch.repo), req.branch.name)
+
+    def list_branch(self, req: pfs.ListBranchRequest, _ctx: Any) -> Iterator[pfs.BranchInfo]:
+        repo = repo_of(req.repo)
+        names = self.home.store.branches(repo)
+        for name in reversed(names) if req.reverse else names:
+            yield self._branch_info(repo, name)
+
+    def delete_branch(self, req: pfs.DeleteBranchRequest, _ctx: Any) -> Any:
+        repo = repo_of(req.branch.repo)
+        store = self.home.store
+        r = store.get_repo(repo)
+        with store.transaction():
+            n = store.db.execute(
+                "DELETE FROM branches WHERE repo_id=? AND name=?", (r.id, req.branch.name)
+            ).rowcount
+        if not n and not req.force:
+            raise NotFoundError(f"branch {req.branch.name} not found in repo {repo}")
+        return EMPTY()

@@ -1,0 +1,212 @@
+"""PPS over the engine: pipelines, jobs, datums and logs; jobs run in a background thread of the
+server exactly as `capstone run` runs them (the same runner, so the same crash safety: each
+finished datum persists at once and a restarted server resumes unfinished jobs).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import betterproto
+from pachyderm_sdk.api import pfs, pps
+
+from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
+from capstone_cli.engine.run import logs as logsmod
+from capstone_cli.engine.store.store import open_store
+from capstone_cli.errors import NotFoundError
+from capstone_cli.serve.home import DEFAULT_PROJECT, Home, project_of
+from capstone_cli.serve.home import timestamp as ts
+from capstone_cli.specs.parse import parse_spec
+
+EMPTY = pfs.betterproto_lib_google_protobuf.Empty
+POLL_S = 0.1
+TERMINAL = {"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"}
+
+
+def _pipeline_msg(name: str) -> pps.Pipeline:
+    return pps.Pipeline(project=pfs.Project(name=DEFAULT_PROJECT), name=name)
+
+
+class PipelineService:
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+
+    # -- the job runner ------------------------------------------------------------------
+    def start_runner(self) -> None:
+        threading.Thread(target=self._run, name="capstone-jobs", daemon=True).start()
+
+    def _run(self) -> None:
+        store = open_store(self.home.path)
+        while not self.stop.is_set():
+            try:
+                runner.run_pending(store)
+            except Exception:  # a failing job is recorded by the runner; keep serving
+                pass
+            self.wake.wait(0.5)
+            self.wake.clear()
+
+    # -- pipelines -----------------------------------------------------------------------
+    def create_pipeline(self, req: pps.CreatePipelineRequest, _ctx: Any) -> Any:
+        project_of(req.pipeline.project)
+        doc = req.to_dict(casing=betterproto.Casing.SNAKE, include_default_values=False)
+        doc.pop("update", None)
+        doc.pop("reprocess", None)
+        doc["pipeline"] = {"name": req.pipeline.name}
+        typed = parse_spec(doc, req.pipeline.name)
+        pipelines.apply_pipeline(self.home.store, typed, reprocess=req.reprocess)
+        self.wake.set()
+        return EMPTY()
+
+    def _info(self, name: str, details: bool = True) -> pps.PipelineInfo:
+        store = self.home.store
+        rec = pipeline_records.get_pipeline(store, name)
+        info = pipelines.pipeline_info(store, rec)
+        spec = pps.CreatePipelineRequest().from_dict(
+            {k: v for k, v in info.spec.items() if k != "pipeline"}
+        )
+        state = getattr(pps.PipelineState, info.state, pps.PipelineState.PIPELINE_RUNNING)
+        return pps.PipelineInfo(
+            pipeline=_pipeline_msg(name),
+            version=info.version,
+            stopped=info.state == "PIPELINE_PAUSED",
+            state=state,
+            details=pps.PipelineInfoDetails(
+                transform=spec.transform,
+                input=spec.input,
+                description=info.description,
+                created_at=ts(info.created),
+            ),
+        )
+
+    def inspect_pipeline(self, req: pps.InspectPipelineRequest, _ctx: Any) -> pps.PipelineInfo:
+        project_of(req.pipeline.project)
+        return self._info(req.pipeline.name, req.details)
+
+    def list_pipeline(self, req: pps.ListPipelineRequest, _ctx: Any) -> Iterator[Any]:
+        for rec in pipeline_records.list_pipelines(self.home.store):
+            yield self._info(rec.name, req.details)
+
+    def delete_pipeline(self, req: pps.DeletePipelineRequest, _ctx: Any) -> Any:
+        project_of(req.pipeline.project)
+        store = self.home.store
+        if pipeline_records.find_pipeline(store, req.pipeline.name) is None:
+            if req.force:
+                return EMPTY()
+            raise NotFoundError(f"pipeline {req.pipeline.name} not found")
+        pipelines.delete_pipeline(store, req.pipeline.name, keep_repo=req.keep_repo)
+        return EMPTY()
+
+    def stop_pipeline(self, req: pps.StopPipelineRequest, _ctx: Any) -> Any:
+        project_of(req.pipeline.project)
+        if pipeline_records.find_pipeline(self.home.store, req.pipeline.name) is None:
+            if req.must_exist:
+                raise NotFoundError(f"pipeline {req.pipeline.name} not found")
+            return EMPTY()
+        pipelines.set_stopped(self.home.store, req.pipeline.name, True)
+        return EMPTY()
+
+    def start_pipeline(self, req: pps.StartPipelineRequest, _ctx: Any) -> Any:
+        project_of(req.pipeline.project)
+        pipelines.set_stopped(self.home.store, req.pipeline.name, False)
+        self.wake.set()
+        return EMPTY()
+
+    def run_cron(self, req: pps.RunCronRequest, _ctx: Any) -> Any:
+        project_of(req.pipeline.project)
+        pipeline_records.get_pipeline(self.home.store, req.pipeline.name)
+        raise pipelines_error(f"pipeline {req.pipeline.name} doesn't have a cron input")
+
+    # -- jobs ----------------------------------------------------------------------------
+    def _job_info(self, j: jobs.JobRow) -> pps.JobInfo:
+        info = j.info()
+        return pps.JobInfo(
+            job=pps.Job(pipeline=_pipeline_msg(j.pipeline), id=j.id),
+            pipeline_version=j.pipeline_version,
+            state=getattr(pps.JobState, info.state, pps.JobState.JOB_STATE_UNKNOWN),
+            reason=info.reason,
+            data_total=info.data_total,
+            data_processed=info.data_processed,
+            data_skipped=info.data_skipped,
+            data_failed=info.data_failed,
+            data_recovered=info.data_recovered,
+            created=ts(info.created),
+            started=ts(info.started),
+            finished=ts(info.finished),
+        )
+
+    def _wait_job(self, pipeline: str, job_id: str) -> jobs.JobRow:
+        store = self.home.store
+        while True:
+            j = jobs.get_job(store, pipeline, job_id)
+            if j.state in TERMINAL:
+                return j
+            self.wake.set()
+            time.sleep(POLL_S)
+
+    def inspect_job(self, req: pps.InspectJobRequest, _ctx: Any) -> pps.JobInfo:
+        name = req.job.pipeline.name
+        j = (
+            self._wait_job(name, req.job.id)
+            if req.wait
+            else jobs.get_job(self.home.store, name, req.job.id)
+        )
+        return self._job_info(j)
+
+    def list_job(self, req: pps.ListJobRequest, _ctx: Any) -> Iterator[pps.JobInfo]:
+        for p in req.projects:
+            project_of(p)
+        for j in jobs.list_jobs(self.home.store, req.pipeline.name or None):
+            yield self._job_info(j)
+
+    def inspect_job_set(self, req: pps.InspectJobSetRequest, _ctx: Any) -> Iterator[Any]:
+        found = jobs.list_jobs(self.home.store, commit_set=req.job_set.id)
+        for j in found:
+            yield self._job_info(self._wait_job(j.pipeline, j.id) if req.wait else j)
+
+    def list_datum(self, req: pps.ListDatumRequest, _ctx: Any) -> Iterator[pps.DatumInfo]:
+        store = self.home.store
+        j = jobs.get_job(store, req.job.pipeline.name, req.job.id)
+        for d in jobs.datum_infos(store, j.seq):
+            yield pps.DatumInfo(
+                datum=pps.Datum(job=req.job, id=d.id),
+                state=getattr(pps.DatumState, d.state, pps.DatumState.UNKNOWN),
+            )
+
+    def inspect_datum(self, req: pps.InspectDatumRequest, ctx: Any) -> pps.DatumInfo:
+        for d in self.list_datum(pps.ListDatumRequest(job=req.datum.job), ctx):
+            if d.datum.id == req.datum.id:
+                return d
+        raise NotFoundError(f"datum {req.datum.id} not found in job {req.datum.job.id}")
+
+    def get_logs(self, req: pps.GetLogsRequest, ctx: Any) -> Iterator[pps.LogMessage]:
+        lines = logsmod.query_logs(
+            self.home.store,
+            req.pipeline.name or req.job.pipeline.name or None,
+            req.job.id or None,
+            req.datum.id or None,
+            req.master,
+            req.follow,
+            forever=req.follow,
+        )
+        for line in lines:
+            if not ctx.is_active():
+                return
+            yield pps.LogMessage(
+                pipeline_name=line.pipeline,
+                job_id=line.job,
+                datum_id=line.datum,
+                message=line.message,
+                master=line.master,
+                ts=ts(line.ts) if line.ts else None,
+            )
+
+
+def pipelines_error(message: str) -> Exception:
+    from capstone_cli.serve.status import PreconditionError
+
+    return PreconditionError(message)

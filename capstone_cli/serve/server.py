@@ -1,0 +1,96 @@
+"""`capstone serve`: pachd's gRPC API on one CAPSTONE_HOME (see the package modules per service).
+
+Services are looked up by the method paths of pachyderm_sdk's generated stubs (`registry`); a
+method this server does not implement answers UNIMPLEMENTED, as a pachd without that feature
+would. Auth, enterprise, identity, license and debug are not served.
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from capstone_cli.serve import registry, status
+from capstone_cli.serve.home import Home
+from capstone_cli.serve.misc import MetadataService, TransactionService, VersionService
+from capstone_cli.serve.pfs_commits import CommitService
+from capstone_cli.serve.pfs_files import FileService
+from capstone_cli.serve.pfs_repos import RepoService
+from capstone_cli.serve.pps import PipelineService
+
+MAX_MESSAGE = 20 * 1024 * 1024  # pachyderm_sdk's MAX_RECEIVE_MESSAGE_SIZE
+
+
+class _Merged:
+    """Several servicer objects seen as one (pfs_v2.API spans repos, commits and files)."""
+
+    def __init__(self, *parts: object) -> None:
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> Any:
+        for part in self._parts:
+            fn = getattr(part, name, None)
+            if fn is not None:
+                return fn
+        raise AttributeError(name)
+
+
+def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, int]:
+    """A grpc server bound to host:port, not yet started (port 0 picks one), and its port."""
+    home = Home(home_path)
+    repos, commits, files = RepoService(home), CommitService(home), FileService(home)
+    pfs_api = _Merged(repos, commits, files)
+    pps_api = PipelineService(home)
+
+    def dispatch(field: str, request: Any) -> Any:
+        """Run one TransactionRequest field (e.g. `create_repo`) on the service that serves it."""
+        name = field
+        fn = getattr(pfs_api, name, None) or getattr(pps_api, name, None)
+        if fn is None:
+            raise status.UnimplementedError(f"{field} in a transaction is not served")
+        return fn(request, None)
+
+    services: dict[str, tuple[str, object]] = {
+        "pfs_v2.API": ("pachyderm_sdk.api.pfs", pfs_api),
+        "pps_v2.API": ("pachyderm_sdk.api.pps", pps_api),
+        "versionpb_v2.API": ("pachyderm_sdk.api.version", VersionService()),
+        "transaction_v2.API": ("pachyderm_sdk.api.transaction", TransactionService(dispatch)),
+        "metadata.API": ("pachyderm_sdk.api.metadata", MetadataService(home)),
+    }
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=16),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
+        ],
+    )
+    for service, (module, servicer) in services.items():
+        table = registry.methods(module)
+        server.add_generic_rpc_handlers(
+            (registry.generic_handler(service, table, servicer, status.wrap),)
+        )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        from capstone_cli.errors import InputError
+
+        raise InputError(f"cannot bind {host}:{port}", hint="choose another --port")
+    pps_api.start_runner()
+    return server, bound
+
+
+def serve_forever(home_path: Path, host: str, port: int, on_ready: Any = None) -> None:
+    """Serve until Ctrl-C (or SIGTERM); in-flight calls get a grace period, jobs stop cleanly."""
+    server, bound = build_server(home_path, host, port)
+    server.start()
+    if on_ready is not None:
+        on_ready(bound)
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: stop below
+    finally:
+        server.stop(grace=2).wait()
