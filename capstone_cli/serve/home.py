@@ -64,7 +64,11 @@ def timestamp(text: str | None) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def commit_msg(pfs: Any, c: Commit) -> Any:
+def commit_msg(pfs: Any, c: Commit, *, branch: bool = True) -> Any:
+    """A pfs.Commit message (with its branch unless `branch=False`, as pachd's CommitInfo)."""
     project = pfs.Project(name=DEFAULT_PROJECT)
     repo = pfs.Repo(name=c.repo, type="user", project=project)
-    return pfs.Commit(repo=repo, id=c.id, branch=pfs.Branch(repo=repo, name=c.branch))
+    msg = pfs.Commit(repo=repo, id=c.id)
+    if branch:
+        msg.branch = pfs.Branch(repo=repo, name=c.branch)
+    return msg

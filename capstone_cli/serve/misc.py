@@ -1,9 +1,9 @@
 """The small services: version, transactions, metadata.
 
 Version: pachyderm_sdk and pachctl refuse a server whose major.minor differs from theirs, so the
-server reports the 2.12 line it implements. Transactions: requests run as they arrive (the
-transaction header is not honoured yet); the transaction records exist so clients that start,
-inspect and finish one work. Metadata: repo metadata, kept in memory for the server's life.
+server reports the 2.12 line it implements. Transactions: recorded requests, run at finish
+(kept in memory: a restarted server forgets open transactions). Metadata: repo metadata, kept
+in memory for the server's life.
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pachyderm_sdk.api import metadata, pfs, transaction, version
 
 from capstone_cli.errors import NotFoundError
+from capstone_cli.serve import registry
 from capstone_cli.serve.home import Home, repo_of
 from capstone_cli.serve.status import UnimplementedError
 
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
 PACHD_VERSION = (2, 12, 2)
+TXN_HEADER = "pach-transaction"  # the metadata key pachyderm_sdk and pachctl send
 
 
 class VersionService:
@@ -31,10 +34,35 @@ class VersionService:
 
 
 class TransactionService:
+    """pachd's transactions: a request sent with the `pach-transaction` header is recorded, not
+    run, when it is one a TransactionRequest can hold; FinishTransaction runs the recorded
+    requests in order, DeleteTransaction drops them."""
+
     def __init__(self, dispatch: Callable[[str, Any], Any]) -> None:
         self.dispatch = dispatch  # (field name, request) -> runs it on the right service
         self.lock = threading.Lock()
         self.open: dict[str, transaction.TransactionInfo] = {}
+        self.fields = {f.name for f in dataclasses.fields(transaction.TransactionRequest)}
+
+    def deferring(self, fn: Callable[..., Any], method: Any) -> Callable[..., Any]:
+        """`fn`, or for a transactional method `fn` that records the request when the call
+        carries a transaction ID."""
+        field = registry.snake(method.name)
+        if field not in self.fields:
+            return fn
+
+        def maybe_deferred(request: Any, ctx: Any) -> Any:
+            txn = dict(ctx.invocation_metadata()).get(TXN_HEADER) if ctx is not None else None
+            if not txn:
+                return fn(request, ctx)
+            with self.lock:
+                info = self._get(transaction.Transaction(id=txn))
+                info.requests.append(transaction.TransactionRequest(**{field: request}))
+            if field == "start_commit":  # pachd answers with the commit to be
+                return pfs.Commit(repo=request.branch.repo, branch=request.branch)
+            return method.response()
+
+        return maybe_deferred
 
     def _get(self, txn: transaction.Transaction) -> transaction.TransactionInfo:
         info = self.open.get(txn.id)
@@ -45,7 +73,9 @@ class TransactionService:
     def start_transaction(self, _req: Any, _ctx: Any) -> transaction.Transaction:
         txn = transaction.Transaction(id=uuid.uuid4().hex)
         with self.lock:
-            self.open[txn.id] = transaction.TransactionInfo(transaction=txn)
+            self.open[txn.id] = transaction.TransactionInfo(
+                transaction=txn, started=datetime.now(UTC)
+            )
         return txn
 
     def inspect_transaction(self, req: Any, _ctx: Any) -> transaction.TransactionInfo:
@@ -55,29 +85,34 @@ class TransactionService:
         return transaction.TransactionInfos(transaction_info=list(self.open.values()))
 
     def delete_transaction(self, req: Any, _ctx: Any) -> Any:
-        self._get(req.transaction)
         with self.lock:
+            self._get(req.transaction)
             self.open.pop(req.transaction.id, None)
         return EMPTY()
 
     def finish_transaction(self, req: Any, _ctx: Any) -> transaction.TransactionInfo:
-        info = self._get(req.transaction)
         with self.lock:
+            info = self._get(req.transaction)
             self.open.pop(req.transaction.id, None)
-        return info
+        return self._run(info)
 
-    def batch_transaction(self, req: Any, ctx: Any) -> transaction.TransactionInfo:
+    def batch_transaction(self, req: Any, _ctx: Any) -> transaction.TransactionInfo:
         txn = transaction.Transaction(id=uuid.uuid4().hex)
-        responses = []
-        for r in req.requests:
+        info = transaction.TransactionInfo(
+            transaction=txn, requests=list(req.requests), started=datetime.now(UTC)
+        )
+        return self._run(info)
+
+    def _run(self, info: transaction.TransactionInfo) -> transaction.TransactionInfo:
+        """Run the requests in order (each its own store transaction: not atomic as pachd's)."""
+        for r in info.requests:
             for f in dataclasses.fields(r):
                 value = getattr(r, f.name)
                 if transaction.betterproto.serialized_on_wire(value):
-                    self.dispatch(f.name, value)
-            responses.append(transaction.TransactionResponse())
-        return transaction.TransactionInfo(
-            transaction=txn, requests=list(req.requests), responses=responses
-        )
+                    result = self.dispatch(f.name, value)
+                    commit = result if isinstance(result, pfs.Commit) else None
+                    info.responses.append(transaction.TransactionResponse(commit=commit))
+        return info
 
 
 class MetadataService:

@@ -21,7 +21,7 @@ from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import NotFoundError
 from capstone_cli.serve.home import Home, commit_msg, repo_of
 from capstone_cli.serve.home import timestamp as ts
-from capstone_cli.serve.status import PreconditionError, UnimplementedError
+from capstone_cli.serve.status import PreconditionError
 
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
 POLL_S = 0.05
@@ -65,7 +65,7 @@ class CommitService:
 
     def _info(self, c: Commit) -> pfs.CommitInfo:
         info = pfs.CommitInfo(
-            commit=commit_msg(pfs, c),
+            commit=commit_msg(pfs, c, branch=False),  # pachd names the commit by ID alone
             origin=pfs.CommitOrigin(
                 kind=pfs.OriginKind.USER if c.origin == "USER" else pfs.OriginKind.AUTO
             ),
@@ -209,4 +209,17 @@ class CommitService:
         return EMPTY()
 
     def squash_commit_set(self, req: pfs.SquashCommitSetRequest, _ctx: Any) -> Any:
-        raise UnimplementedError("SquashCommitSet is not served; use DropCommitSet")
+        # every commit holds its whole tree, so squashing into the children is dropping; a
+        # branch head has no child to squash into (pachd refuses it too)
+        store = self.home.store
+        commits = store.commits_in_set(req.commit_set.id)
+        if not commits:
+            raise NotFoundError(f"commitset {req.commit_set.id} not found")
+        for c in commits:
+            if store.head(c.repo, c.branch) == c:
+                raise PreconditionError(
+                    f"cannot squash commitset {req.commit_set.id}: commit {c.repo}@{c.id} is"
+                    " the head of a branch"
+                )
+        self._delete_commits(commits)
+        return EMPTY()

@@ -228,9 +228,10 @@ class FileService:
             old_c: Commit | None = find_commit(store, old_msg)
         else:
             old_c = store.commit_by_rowid(new_c.parent) if new_c.parent else None
-        path = req.new_file.path or "/"
-        new = {p: (d, s) for p, d, s, _x in store.iter_files(new_c, path)}
-        old = {p: (d, s) for p, d, s, _x in store.iter_files(old_c, path)} if old_c else {}
+        new_path = req.new_file.path or "/"
+        old_path = req.old_file.path or new_path
+        new = {p: (d, s) for p, d, s, _x in store.iter_files(new_c, new_path)}
+        old = {p: (d, s) for p, d, s, _x in store.iter_files(old_c, old_path)} if old_c else {}
         for p in sorted(set(new) | set(old)):
             if new.get(p) == old.get(p):
                 continue

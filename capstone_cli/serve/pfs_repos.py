@@ -140,6 +140,10 @@ class RepoService:
                     "UPDATE branches SET head=? WHERE repo_id=? AND name=?",
                     (src.rowid, store.get_repo(repo).id, req.branch.name),
                 )
+            elif store.head(repo, req.branch.name) is None:
+                # pachd gives a new branch an empty commit, so it always has a head
+                empty = store.start_commit(repo, req.branch.name, parent=None)
+                store.finish_commit(empty)
         return EMPTY()
 
     def inspect_branch(self, req: pfs.InspectBranchRequest, _ctx: Any) -> pfs.BranchInfo:

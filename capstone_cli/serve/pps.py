@@ -5,9 +5,11 @@ finished datum persists at once and a restarted server resumes unfinished jobs).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import betterproto
@@ -16,9 +18,10 @@ from pachyderm_sdk.api import pfs, pps
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
-from capstone_cli.errors import NotFoundError
+from capstone_cli.errors import NotFoundError, UsageError
 from capstone_cli.serve.home import DEFAULT_PROJECT, Home, project_of
 from capstone_cli.serve.home import timestamp as ts
+from capstone_cli.serve.status import PreconditionError, UnimplementedError
 from capstone_cli.specs.parse import parse_spec
 
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
@@ -35,6 +38,7 @@ class PipelineService:
         self.home = home
         self.wake = threading.Event()
         self.stop = threading.Event()
+        self.secrets: dict[str, pps.SecretInfo] = {}
 
     # -- the job runner ------------------------------------------------------------------
     def start_runner(self) -> None:
@@ -119,7 +123,7 @@ class PipelineService:
     def run_cron(self, req: pps.RunCronRequest, _ctx: Any) -> Any:
         project_of(req.pipeline.project)
         pipeline_records.get_pipeline(self.home.store, req.pipeline.name)
-        raise pipelines_error(f"pipeline {req.pipeline.name} doesn't have a cron input")
+        raise PreconditionError(f"pipeline {req.pipeline.name} doesn't have a cron input")
 
     # -- jobs ----------------------------------------------------------------------------
     def _job_info(self, j: jobs.JobRow) -> pps.JobInfo:
@@ -168,6 +172,49 @@ class PipelineService:
         for j in found:
             yield self._job_info(self._wait_job(j.pipeline, j.id) if req.wait else j)
 
+    def stop_job(self, req: pps.StopJobRequest, _ctx: Any) -> Any:
+        j = jobs.get_job(self.home.store, req.job.pipeline.name, req.job.id)
+        if j.state not in TERMINAL:
+            jobs.set_state(self.home.store, j.seq, "JOB_KILLED", req.reason or "stopped by user")
+        return EMPTY()
+
+    def restart_datum(self, req: pps.RestartDatumRequest, _ctx: Any) -> Any:
+        # restarting acts on running datums; a finished job has none (pachd's message)
+        j = jobs.get_job(self.home.store, req.job.pipeline.name, req.job.id)
+        if j.state in TERMINAL:
+            raise NotFoundError(
+                f"datum matching filter {list(req.data_filters)} could not be found for job ID"
+                f" {j.id}"
+            )
+        raise UnimplementedError("restarting a running datum is not served")
+
+    # -- secrets (kept in memory: jobs here run as local processes, without Kubernetes) ----
+    def create_secret(self, req: pps.CreateSecretRequest, _ctx: Any) -> Any:
+        doc = json.loads(req.file or b"{}")
+        name = str(doc.get("metadata", {}).get("name", ""))
+        if not name:
+            raise UsageError("a secret needs metadata.name")
+        self.secrets[name] = pps.SecretInfo(
+            secret=pps.Secret(name=name),
+            type=str(doc.get("type", "Opaque")),
+            creation_timestamp=datetime.now(UTC),
+        )
+        return EMPTY()
+
+    def inspect_secret(self, req: pps.InspectSecretRequest, _ctx: Any) -> pps.SecretInfo:
+        info = self.secrets.get(req.secret.name)
+        if info is None:
+            raise NotFoundError(f'secrets "{req.secret.name}" not found')
+        return info
+
+    def list_secret(self, _req: Any, _ctx: Any) -> pps.SecretInfos:
+        return pps.SecretInfos(secret_info=list(self.secrets.values()))
+
+    def delete_secret(self, req: pps.DeleteSecretRequest, _ctx: Any) -> Any:
+        if self.secrets.pop(req.secret.name, None) is None:
+            raise NotFoundError(f'secrets "{req.secret.name}" not found')
+        return EMPTY()
+
     def list_datum(self, req: pps.ListDatumRequest, _ctx: Any) -> Iterator[pps.DatumInfo]:
         store = self.home.store
         j = jobs.get_job(store, req.job.pipeline.name, req.job.id)
@@ -204,9 +251,3 @@ class PipelineService:
                 master=line.master,
                 ts=ts(line.ts) if line.ts else None,
             )
-
-
-def pipelines_error(message: str) -> Exception:
-    from capstone_cli.serve.status import PreconditionError
-
-    return PreconditionError(message)

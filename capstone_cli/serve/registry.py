@@ -51,8 +51,8 @@ def methods(api_module: str) -> list[Method]:
 
 
 def snake(name: str) -> str:
-    """`CreateRepo` -> `create_repo` (the servicer's method names)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """`CreateRepo` -> `create_repo`, `GetFileTAR` -> `get_file_tar` (servicer method names)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def generic_handler(

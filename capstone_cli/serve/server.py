@@ -47,17 +47,21 @@ def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, in
 
     def dispatch(field: str, request: Any) -> Any:
         """Run one TransactionRequest field (e.g. `create_repo`) on the service that serves it."""
-        name = field
-        fn = getattr(pfs_api, name, None) or getattr(pps_api, name, None)
+        fn = getattr(pfs_api, field, None) or getattr(pps_api, field, None)
         if fn is None:
             raise status.UnimplementedError(f"{field} in a transaction is not served")
         return fn(request, None)
+
+    transactions = TransactionService(dispatch)
+
+    def wrap(fn: Any, method: registry.Method) -> Any:
+        return status.wrap(transactions.deferring(fn, method), method)
 
     services: dict[str, tuple[str, object]] = {
         "pfs_v2.API": ("pachyderm_sdk.api.pfs", pfs_api),
         "pps_v2.API": ("pachyderm_sdk.api.pps", pps_api),
         "versionpb_v2.API": ("pachyderm_sdk.api.version", VersionService()),
-        "transaction_v2.API": ("pachyderm_sdk.api.transaction", TransactionService(dispatch)),
+        "transaction_v2.API": ("pachyderm_sdk.api.transaction", transactions),
         "metadata.API": ("pachyderm_sdk.api.metadata", MetadataService(home)),
     }
     server = grpc.server(
@@ -70,9 +74,7 @@ def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, in
     )
     for service, (module, servicer) in services.items():
         table = registry.methods(module)
-        server.add_generic_rpc_handlers(
-            (registry.generic_handler(service, table, servicer, status.wrap),)
-        )
+        server.add_generic_rpc_handlers((registry.generic_handler(service, table, servicer, wrap),))
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         from capstone_cli.errors import InputError
