@@ -15,6 +15,7 @@ from typing import Any
 import betterproto
 from pachyderm_sdk.api import pfs, pps
 
+from capstone_cli.engine.datums.listing import list_datums
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
@@ -214,6 +215,46 @@ class PipelineService:
         if self.secrets.pop(req.secret.name, None) is None:
             raise NotFoundError(f'secrets "{req.secret.name}" not found')
         return EMPTY()
+
+    def create_datum(self, requests: Iterator[pps.CreateDatumRequest], _ctx: Any) -> Iterator[Any]:
+        """The datums a pipeline with this input would get, in batches the client asks for."""
+        it = iter(requests)
+        first = next(it, None)
+        if first is None:
+            return
+        doc = {
+            "pipeline": {"name": "create-datum"},
+            "transform": {"cmd": ["true"]},
+            "input": first.start.input.to_dict(casing=betterproto.Casing.SNAKE),
+        }
+        node = parse_spec(doc, "CreateDatum").input
+        datums = list_datums(node, self.home.store)
+        batch = first.start.number or len(datums)
+        pos = 0
+        while pos < len(datums):
+            for d in datums[pos : pos + batch]:
+                yield pps.DatumInfo(
+                    datum=pps.Datum(id=d.id),
+                    state=pps.DatumState.UNKNOWN,
+                    data=[
+                        pfs.FileInfo(
+                            file=pfs.File(
+                                commit=pfs.Commit(
+                                    repo=pfs.Repo(name=i.repo, type="user"), id=i.commit or ""
+                                ),
+                                path=i.file.path,
+                            )
+                        )
+                        for i in d.inputs
+                    ],
+                )
+            pos += batch
+            if pos >= len(datums):
+                return
+            more = next(it, None)
+            if more is None:
+                return
+            batch = more.continue_.number or first.start.number or len(datums)
 
     def list_datum(self, req: pps.ListDatumRequest, _ctx: Any) -> Iterator[pps.DatumInfo]:
         store = self.home.store
