@@ -31,8 +31,60 @@ FILES = [
     "tests/test_worker.py",
     "tests/test_metadata.py",
 ]
-PROJECTS = "non-default projects: the engine has one namespace until projects land"
-EXPECTED_FAILURES: dict[str, str] = {}
+PROJECTS = "non-default project: the engine has one namespace until projects land in it"
+URL = "puts https://www.pachyderm.com/index.html: needs the internet"
+DELETE_JOB = "DeleteJob is not served (the engine keeps every job's record)"
+EXPECTED_FAILURES: dict[str, str] = {
+    "tests.test_pfs.TestUnitProject::test_list_project": PROJECTS,
+    "tests.test_pfs.TestUnitProject::test_inspect_project": PROJECTS,
+    "tests.test_pfs.TestUnitProject::test_delete_project": PROJECTS,
+    "tests.test_pfs.TestsUnitRepo::test_list_repo[False]": PROJECTS,
+    "tests.test_pfs.TestsUnitRepo::test_inspect_repo[False]": PROJECTS,
+    "tests.test_pfs.TestsUnitRepo::test_delete_repo[False]": PROJECTS,
+    "tests.test_pfs.TestsUnitRepo::test_delete_repos": PROJECTS,
+    "tests.test_pfs.TestUnitBranch::test_list_branch[False]": PROJECTS,
+    "tests.test_pfs.TestUnitBranch::test_delete_branch[False]": PROJECTS,
+    "tests.test_pfs.TestUnitBranch::test_inspect_branch[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_start_commit[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_start_with_parent[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_start_commit_fork[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_commit_context_mgr[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_inspect_commit[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_squash_commit[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_drop_commit[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_subscribe_commit[False]": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_list_commit": PROJECTS,
+    "tests.test_pfs.TestUnitCommit::test_closed_commit": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_file_from_bytes[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_file_bytes_filelike[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_file_bytes_check[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_empty_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_append_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_file_url[True]": URL,
+    "tests.test_pfs.TestModifyFile::test_put_file_url[False]": URL,
+    "tests.test_pfs.TestModifyFile::test_copy_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_delete_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_walk_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_glob_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_diff_file[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_path_exists[False]": PROJECTS,
+    "tests.test_pfs.TestModifyFile::test_put_files[False]": PROJECTS,
+    "tests.test_pps.TestUnitPipeline::test_inspect_pipeline[False]": PROJECTS,
+    "tests.test_pps.TestUnitPipeline::test_list_pipeline[False]": PROJECTS,
+    "tests.test_pps.TestUnitPipeline::test_delete_pipeline[False]": PROJECTS,
+    "tests.test_pps.TestUnitPipeline::test_restart_pipeline[False]": PROJECTS,
+    "tests.test_pps.TestUnitJob::test_list_subjob[False]": PROJECTS,
+    "tests.test_pps.TestUnitJob::test_list_job[False]": PROJECTS,
+    "tests.test_pps.TestUnitJob::test_inspect_job[False]": PROJECTS,
+    "tests.test_pps.TestUnitJob::test_stop_job[False]": PROJECTS,
+    "tests.test_pps.TestUnitJob::test_delete_job[True]": DELETE_JOB,
+    "tests.test_pps.TestUnitJob::test_delete_job[False]": PROJECTS,
+    "tests.test_pps.TestUnitDatums::test_datums[False]": PROJECTS,
+    "tests.test_pps.TestUnitMisc::test_run_cron[False]": PROJECTS,
+    "tests.test_transaction.TestTransaction::test_delete_transaction[False]": PROJECTS,
+    "tests.test_transaction.TestTransaction::"
+    "test_file_operations_within_transaction[False]": PROJECTS,
+}
 
 
 def _free_port() -> int:
