@@ -228,6 +228,8 @@ class PipelineService:
             "input": first.start.input.to_dict(casing=betterproto.Casing.SNAKE),
         }
         node = parse_spec(doc, "CreateDatum").input
+        if node is None:
+            raise UsageError("CreateDatum needs an input")
         datums = list_datums(node, self.home.store)
         batch = first.start.number or len(datums)
         pos = 0
