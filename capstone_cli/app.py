@@ -147,6 +147,7 @@ def _register() -> None:
         fsck,
         jobs,
         pipelines,
+        project,
         repo,
         serve,
         stages,
@@ -156,6 +157,7 @@ def _register() -> None:
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
+    app.add_typer(project.app, name="project", rich_help_panel="Data")
     data.register(app)
     stages.register(app)
     datums.register(app)

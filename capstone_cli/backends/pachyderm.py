@@ -37,6 +37,7 @@ from capstone_cli.backends.pachyderm_convert import (
     spec_lines,
 )
 from capstone_cli.backends.pachyderm_files import PachydermFiles
+from capstone_cli.engine.names import ref_of
 from capstone_cli.errors import NotFoundError, PachydermError, UsageError
 from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, PipelineInfo
 
@@ -82,7 +83,8 @@ class PachydermBackend(PachydermFiles, Backend):
             channel.close()
 
     def _pipeline(self, name: str) -> pps.Pipeline:
-        return pps.Pipeline(name=name, project=pfs.Project(name=self.project))
+        ref = ref_of(name, self.project)
+        return pps.Pipeline(name=ref.name, project=pfs.Project(name=ref.project))
 
     def _job(self, pipeline: str, job_id: str) -> pps.Job:
         return pps.Job(pipeline=self._pipeline(pipeline), id=job_id)

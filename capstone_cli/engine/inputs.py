@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from capstone_cli.engine.names import RepoRef
+
 
 @dataclass(frozen=True)
 class PfsInput:
@@ -33,6 +35,11 @@ class PfsInput:
     @property
     def input_name(self) -> str:
         return self.name or self.repo
+
+    @property
+    def repo_key(self) -> str:
+        """The store key of the input repo (`names.RepoRef`): `repo`, or `project/repo`."""
+        return RepoRef(self.project, self.repo).key
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from capstone_cli.engine.inputs import (
     UnionInput,
     input_name,
 )
+from capstone_cli.engine.names import DEFAULT_PROJECT, RepoRef
 from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
 from capstone_cli.errors import SpecError
 from capstone_cli.specs.input_rules import cron_problem
@@ -60,7 +61,6 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "datumTries": 3,
     "reprocessSpec": "until_success",
 }
-DEFAULT_PROJECT = "default"
 
 
 def clean_path(path: str) -> str:
@@ -81,12 +81,12 @@ def _merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def _effective(doc: dict[str, Any]) -> dict[str, Any]:
+def _effective(doc: dict[str, Any], default_project: str) -> dict[str, Any]:
     merged: dict[str, Any] = _merge_patch(BUILTIN_DEFAULTS, doc)
     pipeline = merged.setdefault("pipeline", {})
     project = pipeline.get("project") or {}
     if not project.get("name"):  # pachctl fills the project from its context
-        pipeline["project"] = {**project, "name": DEFAULT_PROJECT}
+        pipeline["project"] = {**project, "name": default_project}
     return merged
 
 
@@ -152,14 +152,17 @@ def _build_transform(transform: dict[str, Any]) -> Transform:
     )
 
 
-def parse_spec(doc: dict[str, Any], source: str) -> PipelineSpec:
+def parse_spec(
+    doc: dict[str, Any], source: str, default_project: str = DEFAULT_PROJECT
+) -> PipelineSpec:
     """Validate one spec document (snake or camel keys) and return it typed, defaults filled.
 
-    `source` is the location label used in errors (`specs/x.yaml` or `specs/x.yaml[1]`).
+    `source` is the location label used in errors (`specs/x.yaml` or `specs/x.yaml[1]`); a spec
+    without `pipeline.project.name` is in `default_project` (pachctl's current project).
     """
     canonical = canonicalize(doc, source)
     validate_document(canonical, source)
-    effective = _effective(canonical)
+    effective = _effective(canonical, default_project)
     name: str = effective["pipeline"]["name"]
     project: str = effective["pipeline"]["project"]["name"]
     node = effective.get("input")
@@ -199,7 +202,11 @@ def spec_warnings(spec: PipelineSpec) -> list[str]:
     return []
 
 
-def load_specs(path: Path, template_args: Mapping[str, str] | None = None) -> list[PipelineSpec]:
+def load_specs(
+    path: Path,
+    template_args: Mapping[str, str] | None = None,
+    default_project: str = DEFAULT_PROJECT,
+) -> list[PipelineSpec]:
     """Every spec of a JSON/YAML file, validated and typed, in file order.
 
     With `template_args` (even empty) `path` is a jsonnet template rendered with those
@@ -209,7 +216,7 @@ def load_specs(path: Path, template_args: Mapping[str, str] | None = None) -> li
         docs = load_spec_documents(path)
     else:
         docs = load_template_documents(path, template_args)
-    return [parse_spec(doc, where) for doc, where in docs]
+    return [parse_spec(doc, where, default_project) for doc, where in docs]
 
 
 def effective_spec_json(spec: PipelineSpec) -> dict[str, Any]:
@@ -221,7 +228,7 @@ def effective_spec_json(spec: PipelineSpec) -> dict[str, Any]:
 
 
 def _key(project: str, name: str) -> str:
-    return name if project == DEFAULT_PROJECT else f"{project}/{name}"
+    return RepoRef(project, name).key
 
 
 def _input_repos(spec: PipelineSpec) -> list[str]:

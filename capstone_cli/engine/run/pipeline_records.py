@@ -139,5 +139,7 @@ def input_repos(spec: PipelineSpec) -> list[str]:
     if spec.input is None:
         return []
     return list(
-        dict.fromkeys(leaf.repo for leaf in leaf_inputs(spec.input) if isinstance(leaf, PfsInput))
+        dict.fromkeys(
+            leaf.repo_key for leaf in leaf_inputs(spec.input) if isinstance(leaf, PfsInput)
+        )
     )

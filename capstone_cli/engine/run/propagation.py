@@ -22,7 +22,7 @@ def _input_branches(rec: PipelineRecord) -> list[tuple[str, str]]:
     if rec.spec.input is None:
         return []
     leaves = [leaf for leaf in leaf_inputs(rec.spec.input) if isinstance(leaf, PfsInput)]
-    return list(dict.fromkeys((leaf.repo, leaf.branch) for leaf in leaves))
+    return list(dict.fromkeys((leaf.repo_key, leaf.branch) for leaf in leaves))
 
 
 def downstream_order(

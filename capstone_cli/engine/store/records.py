@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from capstone_cli.engine.names import RepoRef, ref_of
+
 
 def now() -> str:
     """RFC 3339 UTC timestamp with microseconds (sortable as text)."""
@@ -25,10 +27,14 @@ def new_id() -> str:
 @dataclass(frozen=True)
 class Repo:
     id: int
-    name: str
+    name: str  # the store key: `name` in project default, `project/name` elsewhere
     type: str
     description: str
     created: str
+
+    @property
+    def ref(self) -> RepoRef:
+        return ref_of(self.name)
 
 
 @dataclass(frozen=True)
