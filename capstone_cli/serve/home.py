@@ -2,8 +2,9 @@
 
 SQLite connections belong to the thread that opened them, and gRPC runs handlers on a pool of
 threads, so each thread opens its own `Store` on the same directory (WAL mode lets them share).
-Projects: the store keeps one namespace until projects land in the engine; `project_of` is the one
-place that maps a request's project onto it (pachd defaults an empty name to "default").
+Names: `repo_key` is the one place that maps a request's (project, name) onto the store's repo
+and pipeline keys (`names.RepoRef`; pachd defaults an empty project to "default"), and
+`repo_msg` maps a key back.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from capstone_cli.engine.names import DEFAULT_PROJECT, RepoRef, ref_of
 from capstone_cli.engine.store.records import Commit
 from capstone_cli.engine.store.store import Store, open_store
-from capstone_cli.errors import NotFoundError
-
-DEFAULT_PROJECT = "default"
 
 
 class Home:
@@ -41,20 +40,24 @@ class Home:
 
 
 def project_of(msg: Any) -> str:
-    """The project a Repo/Project message names ("" means pachd's "default")."""
-    name = getattr(msg, "name", "") or DEFAULT_PROJECT
-    if name != DEFAULT_PROJECT:
-        raise NotFoundError(
-            f"project {name!r} not found",
-            hint="this store serves the default project only",
-        )
-    return name
+    """The project a Project message names ("" means pachd's "default")."""
+    return str(getattr(msg, "name", "") or DEFAULT_PROJECT)
 
 
-def repo_of(repo: Any) -> str:
-    """The store's repo name for a pfs.Repo message (its project checked)."""
-    project_of(repo.project)
-    return str(repo.name)
+def repo_ref(msg: Any) -> RepoRef:
+    """The repo or pipeline a pfs.Repo / pps.Pipeline message names."""
+    return RepoRef(project_of(msg.project), str(msg.name))
+
+
+def repo_key(msg: Any) -> str:
+    """The store key of the repo or pipeline a pfs.Repo / pps.Pipeline message names."""
+    return repo_ref(msg).key
+
+
+def repo_msg(pfs: Any, key: str, type: str = "user") -> Any:
+    """The pfs.Repo message of a store key."""
+    ref = ref_of(key)
+    return pfs.Repo(name=ref.name, type=type, project=pfs.Project(name=ref.project))
 
 
 def timestamp(text: str | None) -> datetime | None:
@@ -66,8 +69,7 @@ def timestamp(text: str | None) -> datetime | None:
 
 def commit_msg(pfs: Any, c: Commit, *, branch: bool = True) -> Any:
     """A pfs.Commit message (with its branch unless `branch=False`, as pachd's CommitInfo)."""
-    project = pfs.Project(name=DEFAULT_PROJECT)
-    repo = pfs.Repo(name=c.repo, type="user", project=project)
+    repo = repo_msg(pfs, c.repo)
     msg = pfs.Commit(repo=repo, id=c.id)
     if branch:
         msg.branch = pfs.Branch(repo=repo, name=c.branch)

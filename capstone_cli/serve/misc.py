@@ -19,7 +19,7 @@ from pachyderm_sdk.api import metadata, pfs, transaction, version
 
 from capstone_cli.errors import NotFoundError
 from capstone_cli.serve import registry
-from capstone_cli.serve.home import Home, repo_of
+from capstone_cli.serve.home import Home, repo_key
 from capstone_cli.serve.status import UnimplementedError
 
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
@@ -125,7 +125,7 @@ class MetadataService:
             target, picker = metadata.betterproto.which_one_of(edit, "target")
             if target != "repo":
                 raise UnimplementedError(f"metadata of a {target} is not served (repos only)")
-            name = repo_of(picker.name)
+            name = repo_key(picker.name)
             store.get_repo(name)
             md = self.home.metadata.setdefault(("repo", name), {})
             op, value = metadata.betterproto.which_one_of(edit, "op")

@@ -19,7 +19,7 @@ from capstone_cli.engine.store import dircache
 from capstone_cli.engine.store.records import COMMIT_COLS, Commit, commit_from_row
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import NotFoundError
-from capstone_cli.serve.home import Home, commit_msg, repo_of
+from capstone_cli.serve.home import Home, commit_msg, repo_key
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import PreconditionError
 
@@ -39,7 +39,7 @@ def open_commit(store: Store, repo: str, branch: str) -> Commit | None:
 
 def find_commit(store: Store, msg: Any) -> Commit:
     """The commit a pfs.Commit names: by ID, else its branch's open commit, else the head."""
-    repo = repo_of(msg.repo if msg.repo.name else msg.branch.repo)
+    repo = repo_key(msg.repo if msg.repo.name else msg.branch.repo)
     if msg.id:
         return store.resolve(repo, msg.id)
     branch = msg.branch.name or "master"
@@ -83,7 +83,7 @@ class CommitService:
 
     def start_commit(self, req: pfs.StartCommitRequest, _ctx: Any) -> pfs.Commit:
         store = self.home.store
-        repo = repo_of(req.branch.repo)
+        repo = repo_key(req.branch.repo)
         branch = req.branch.name or "master"
         with store.transaction():
             store.get_repo(repo)
@@ -122,7 +122,7 @@ class CommitService:
 
     def list_commit(self, req: pfs.ListCommitRequest, _ctx: Any) -> Iterator[pfs.CommitInfo]:
         store = self.home.store
-        repo = repo_of(req.repo)
+        repo = repo_key(req.repo)
         commits = store.list_commits(repo)
         if req.to.id or req.to.branch.name:
             top = find_commit(store, req.to)
@@ -138,7 +138,7 @@ class CommitService:
         self, req: pfs.SubscribeCommitRequest, ctx: Any
     ) -> Iterator[pfs.CommitInfo]:
         store = self.home.store
-        repo = repo_of(req.repo)
+        repo = repo_key(req.repo)
         seen: set[int] = set()
         if req.from_.id:
             start = find_commit(store, req.from_)

@@ -7,9 +7,10 @@ from typing import Any
 
 from pachyderm_sdk.api import pfs
 
-from capstone_cli.engine.run import pipeline_records
+from capstone_cli.engine.names import ref_of
+from capstone_cli.engine.run import pipeline_records, pipelines
 from capstone_cli.errors import ConflictError, NotFoundError
-from capstone_cli.serve.home import DEFAULT_PROJECT, Home, commit_msg, project_of, repo_of
+from capstone_cli.serve.home import Home, commit_msg, project_of, repo_key, repo_msg, repo_ref
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import UnimplementedError
 
@@ -23,39 +24,56 @@ class RepoService:
         self.home = home
 
     # -- projects ------------------------------------------------------------------------
-    def _project_info(self) -> pfs.ProjectInfo:
+    def _project_info(self, name: str) -> pfs.ProjectInfo:
+        project = self.home.store.get_project(name)
         return pfs.ProjectInfo(
-            project=pfs.Project(name=DEFAULT_PROJECT), created_at=self.home.created
+            project=pfs.Project(name=project.name),
+            description=project.description,
+            created_at=ts(project.created),
         )
 
     def create_project(self, req: pfs.CreateProjectRequest, _ctx: Any) -> Any:
-        name = req.project.name or DEFAULT_PROJECT
-        if name == DEFAULT_PROJECT:
-            raise ConflictError(f"project {name} already exists")
-        raise UnimplementedError(
-            f"cannot create project {name!r}: this server serves the default project only"
-        )
+        store = self.home.store
+        name = project_of(req.project)
+        if req.update and store._project_or_none(name) is not None:
+            with store.transaction():
+                store.db.execute(
+                    "UPDATE projects SET description=? WHERE name=?", (req.description, name)
+                )
+            return EMPTY()
+        store.create_project(name, description=req.description)
+        return EMPTY()
 
     def inspect_project(self, req: pfs.InspectProjectRequest, _ctx: Any) -> pfs.ProjectInfo:
-        project_of(req.project)
-        return self._project_info()
+        return self._project_info(project_of(req.project))
 
     def inspect_project_v2(self, req: pfs.InspectProjectV2Request, _ctx: Any) -> Any:
-        project_of(req.project)
-        return pfs.InspectProjectV2Response(info=self._project_info(), defaults_json="{}")
+        info = self._project_info(project_of(req.project))
+        return pfs.InspectProjectV2Response(info=info, defaults_json="{}")
 
     def list_project(self, _req: Any, _ctx: Any) -> Iterator[pfs.ProjectInfo]:
-        yield self._project_info()
+        for p in self.home.store.list_projects():
+            yield self._project_info(p.name)
 
-    def delete_project(self, req: pfs.DeleteProjectRequest, _ctx: Any) -> Any:
-        project_of(req.project)
-        raise UnimplementedError("the default project cannot be deleted")
+    def delete_project(self, req: pfs.DeleteProjectRequest, ctx: Any) -> Any:
+        """Delete a project; with `force`, its pipelines and repos first (pachd's force)."""
+        store = self.home.store
+        name = project_of(req.project)
+        store.get_project(name)
+        if req.force:
+            for rec in pipeline_records.list_pipelines(store):
+                if ref_of(rec.name).project == name:
+                    pipelines.delete_pipeline(store, rec.name)
+            for key in store.project_repo_names(name):
+                store.delete_repo(key)
+        store.delete_project(name)
+        return EMPTY()
 
     # -- repos ---------------------------------------------------------------------------
     def _repo_info(self, name: str) -> pfs.RepoInfo:
         store = self.home.store
         repo = store.get_repo(name)
-        msg = pfs.Repo(name=name, type=repo.type, project=pfs.Project(name=DEFAULT_PROJECT))
+        msg = repo_msg(pfs, name, repo.type)
         return pfs.RepoInfo(
             repo=msg,
             created=ts(repo.created),
@@ -66,7 +84,7 @@ class RepoService:
         )
 
     def create_repo(self, req: pfs.CreateRepoRequest, _ctx: Any) -> Any:
-        name = repo_of(req.repo)
+        name = repo_key(req.repo)
         store = self.home.store
         if req.update and store._repo_or_none(name) is not None:
             with store.transaction():
@@ -76,22 +94,23 @@ class RepoService:
             return EMPTY()
         if store._repo_or_none(name) is not None:
             raise ConflictError(f"repo {name} already exists")
-        store.create_repo(name, description=req.description)
+        store.create_repo(repo_ref(req.repo), description=req.description)
         return EMPTY()
 
     def inspect_repo(self, req: pfs.InspectRepoRequest, _ctx: Any) -> pfs.RepoInfo:
-        return self._repo_info(repo_of(req.repo))
+        return self._repo_info(repo_key(req.repo))
 
     def list_repo(self, req: pfs.ListRepoRequest, _ctx: Any) -> Iterator[pfs.RepoInfo]:
-        for p in req.projects:
-            project_of(p)
+        projects = {project_of(p) for p in req.projects}
         for repo in self.home.store.list_repos(include_hidden=True):
+            if projects and ref_of(repo.name).project not in projects:
+                continue
             if req.type in ("", "all") or repo.type == req.type:
                 yield self._repo_info(repo.name)
 
     def delete_repo(self, req: pfs.DeleteRepoRequest, _ctx: Any) -> pfs.DeleteRepoResponse:
         # pachd answers OK with deleted=false for a missing repo (server_repo.go)
-        name = repo_of(req.repo)
+        name = repo_key(req.repo)
         store = self.home.store
         if store._repo_or_none(name) is None:
             return pfs.DeleteRepoResponse(deleted=False)
@@ -104,11 +123,12 @@ class RepoService:
         return pfs.DeleteRepoResponse(deleted=True)
 
     def delete_repos(self, req: pfs.DeleteReposRequest, ctx: Any) -> pfs.DeleteReposResponse:
-        for p in req.projects:
-            project_of(p)
+        projects = {project_of(p) for p in req.projects}
         deleted = []
         for repo in self.home.store.list_repos():
-            msg = pfs.Repo(name=repo.name, type=repo.type, project=pfs.Project(name=""))
+            if not req.all and ref_of(repo.name).project not in projects:
+                continue
+            msg = repo_msg(pfs, repo.name, repo.type)
             if self.delete_repo(pfs.DeleteRepoRequest(repo=msg, force=req.force), ctx).deleted:
                 deleted.append(msg)
         return pfs.DeleteReposResponse(repos=deleted)
@@ -119,7 +139,7 @@ class RepoService:
         head = store.head(repo, branch)  # NotFoundError for a missing branch
         info = pfs.BranchInfo(
             branch=pfs.Branch(
-                repo=pfs.Repo(name=repo, type="user", project=pfs.Project(name=DEFAULT_PROJECT)),
+                repo=repo_msg(pfs, repo),
                 name=branch,
             )
         )
@@ -128,7 +148,7 @@ class RepoService:
         return info
 
     def create_branch(self, req: pfs.CreateBranchRequest, _ctx: Any) -> Any:
-        repo = repo_of(req.branch.repo)
+        repo = repo_key(req.branch.repo)
         store = self.home.store
         if req.provenance or req.trigger.branch:
             raise UnimplementedError("branch provenance and triggers are not served")
@@ -147,16 +167,16 @@ class RepoService:
         return EMPTY()
 
     def inspect_branch(self, req: pfs.InspectBranchRequest, _ctx: Any) -> pfs.BranchInfo:
-        return self._branch_info(repo_of(req.branch.repo), req.branch.name)
+        return self._branch_info(repo_key(req.branch.repo), req.branch.name)
 
     def list_branch(self, req: pfs.ListBranchRequest, _ctx: Any) -> Iterator[pfs.BranchInfo]:
-        repo = repo_of(req.repo)
+        repo = repo_key(req.repo)
         names = self.home.store.branches(repo)
         for name in reversed(names) if req.reverse else names:
             yield self._branch_info(repo, name)
 
     def delete_branch(self, req: pfs.DeleteBranchRequest, _ctx: Any) -> Any:
-        repo = repo_of(req.branch.repo)
+        repo = repo_key(req.branch.repo)
         store = self.home.store
         r = store.get_repo(repo)
         with store.transaction():

@@ -16,11 +16,12 @@ import betterproto
 from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.engine.datums.listing import list_datums
+from capstone_cli.engine.names import ref_of
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
 from capstone_cli.errors import NotFoundError, UsageError
-from capstone_cli.serve.home import DEFAULT_PROJECT, Home, project_of
+from capstone_cli.serve.home import Home, project_of, repo_key
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import PreconditionError, UnimplementedError
 from capstone_cli.specs.parse import parse_spec
@@ -30,8 +31,9 @@ POLL_S = 0.1
 TERMINAL = {"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"}
 
 
-def _pipeline_msg(name: str) -> pps.Pipeline:
-    return pps.Pipeline(project=pfs.Project(name=DEFAULT_PROJECT), name=name)
+def _pipeline_msg(key: str) -> pps.Pipeline:
+    ref = ref_of(key)
+    return pps.Pipeline(project=pfs.Project(name=ref.project), name=ref.name)
 
 
 class PipelineService:
@@ -57,12 +59,12 @@ class PipelineService:
 
     # -- pipelines -----------------------------------------------------------------------
     def create_pipeline(self, req: pps.CreatePipelineRequest, _ctx: Any) -> Any:
-        project_of(req.pipeline.project)
+        project = project_of(req.pipeline.project)
         doc = req.to_dict(casing=betterproto.Casing.SNAKE, include_default_values=False)
         doc.pop("update", None)
         doc.pop("reprocess", None)
-        doc["pipeline"] = {"name": req.pipeline.name}
-        typed = parse_spec(doc, req.pipeline.name)
+        doc["pipeline"] = {"name": req.pipeline.name, "project": {"name": project}}
+        typed = parse_spec(doc, req.pipeline.name, default_project=project)
         pipelines.apply_pipeline(self.home.store, typed, reprocess=req.reprocess)
         self.wake.set()
         return EMPTY()
@@ -89,41 +91,40 @@ class PipelineService:
         )
 
     def inspect_pipeline(self, req: pps.InspectPipelineRequest, _ctx: Any) -> pps.PipelineInfo:
-        project_of(req.pipeline.project)
-        return self._info(req.pipeline.name, req.details)
+        return self._info(repo_key(req.pipeline), req.details)
 
     def list_pipeline(self, req: pps.ListPipelineRequest, _ctx: Any) -> Iterator[Any]:
+        projects = {project_of(p) for p in req.projects}
         for rec in pipeline_records.list_pipelines(self.home.store):
-            yield self._info(rec.name, req.details)
+            if not projects or ref_of(rec.name).project in projects:
+                yield self._info(rec.name, req.details)
 
     def delete_pipeline(self, req: pps.DeletePipelineRequest, _ctx: Any) -> Any:
-        project_of(req.pipeline.project)
         store = self.home.store
-        if pipeline_records.find_pipeline(store, req.pipeline.name) is None:
+        key = repo_key(req.pipeline)
+        if pipeline_records.find_pipeline(store, key) is None:
             if req.force:
                 return EMPTY()
-            raise NotFoundError(f"pipeline {req.pipeline.name} not found")
-        pipelines.delete_pipeline(store, req.pipeline.name, keep_repo=req.keep_repo)
+            raise NotFoundError(f"pipeline {key} not found")
+        pipelines.delete_pipeline(store, key, keep_repo=req.keep_repo)
         return EMPTY()
 
     def stop_pipeline(self, req: pps.StopPipelineRequest, _ctx: Any) -> Any:
-        project_of(req.pipeline.project)
-        if pipeline_records.find_pipeline(self.home.store, req.pipeline.name) is None:
+        key = repo_key(req.pipeline)
+        if pipeline_records.find_pipeline(self.home.store, key) is None:
             if req.must_exist:
-                raise NotFoundError(f"pipeline {req.pipeline.name} not found")
+                raise NotFoundError(f"pipeline {key} not found")
             return EMPTY()
-        pipelines.set_stopped(self.home.store, req.pipeline.name, True)
+        pipelines.set_stopped(self.home.store, key, True)
         return EMPTY()
 
     def start_pipeline(self, req: pps.StartPipelineRequest, _ctx: Any) -> Any:
-        project_of(req.pipeline.project)
-        pipelines.set_stopped(self.home.store, req.pipeline.name, False)
+        pipelines.set_stopped(self.home.store, repo_key(req.pipeline), False)
         self.wake.set()
         return EMPTY()
 
     def run_cron(self, req: pps.RunCronRequest, _ctx: Any) -> Any:
-        project_of(req.pipeline.project)
-        pipeline_records.get_pipeline(self.home.store, req.pipeline.name)
+        pipeline_records.get_pipeline(self.home.store, repo_key(req.pipeline))
         raise PreconditionError(f"pipeline {req.pipeline.name} doesn't have a cron input")
 
     # -- jobs ----------------------------------------------------------------------------
@@ -154,7 +155,7 @@ class PipelineService:
             time.sleep(POLL_S)
 
     def inspect_job(self, req: pps.InspectJobRequest, _ctx: Any) -> pps.JobInfo:
-        name = req.job.pipeline.name
+        name = repo_key(req.job.pipeline)
         j = (
             self._wait_job(name, req.job.id)
             if req.wait
@@ -163,10 +164,11 @@ class PipelineService:
         return self._job_info(j)
 
     def list_job(self, req: pps.ListJobRequest, _ctx: Any) -> Iterator[pps.JobInfo]:
-        for p in req.projects:
-            project_of(p)
-        for j in jobs.list_jobs(self.home.store, req.pipeline.name or None):
-            yield self._job_info(j)
+        projects = {project_of(p) for p in req.projects}
+        pipeline = repo_key(req.pipeline) if req.pipeline.name else None
+        for j in jobs.list_jobs(self.home.store, pipeline):
+            if not projects or ref_of(j.pipeline).project in projects:
+                yield self._job_info(j)
 
     def inspect_job_set(self, req: pps.InspectJobSetRequest, _ctx: Any) -> Iterator[Any]:
         found = jobs.list_jobs(self.home.store, commit_set=req.job_set.id)
@@ -174,14 +176,14 @@ class PipelineService:
             yield self._job_info(self._wait_job(j.pipeline, j.id) if req.wait else j)
 
     def stop_job(self, req: pps.StopJobRequest, _ctx: Any) -> Any:
-        j = jobs.get_job(self.home.store, req.job.pipeline.name, req.job.id)
+        j = jobs.get_job(self.home.store, repo_key(req.job.pipeline), req.job.id)
         if j.state not in TERMINAL:
             jobs.set_state(self.home.store, j.seq, "JOB_KILLED", req.reason or "stopped by user")
         return EMPTY()
 
     def restart_datum(self, req: pps.RestartDatumRequest, _ctx: Any) -> Any:
         # restarting acts on running datums; a finished job has none (pachd's message)
-        j = jobs.get_job(self.home.store, req.job.pipeline.name, req.job.id)
+        j = jobs.get_job(self.home.store, repo_key(req.job.pipeline), req.job.id)
         if j.state in TERMINAL:
             raise NotFoundError(
                 f"datum matching filter {list(req.data_filters)} could not be found for job ID"
@@ -260,7 +262,7 @@ class PipelineService:
 
     def list_datum(self, req: pps.ListDatumRequest, _ctx: Any) -> Iterator[pps.DatumInfo]:
         store = self.home.store
-        j = jobs.get_job(store, req.job.pipeline.name, req.job.id)
+        j = jobs.get_job(store, repo_key(req.job.pipeline), req.job.id)
         for d in jobs.datum_infos(store, j.seq):
             yield pps.DatumInfo(
                 datum=pps.Datum(job=req.job, id=d.id),
@@ -276,7 +278,9 @@ class PipelineService:
     def get_logs(self, req: pps.GetLogsRequest, ctx: Any) -> Iterator[pps.LogMessage]:
         lines = logsmod.query_logs(
             self.home.store,
-            req.pipeline.name or req.job.pipeline.name or None,
+            repo_key(req.pipeline if req.pipeline.name else req.job.pipeline)
+            if req.pipeline.name or req.job.pipeline.name
+            else None,
             req.job.id or None,
             req.datum.id or None,
             req.master,
