@@ -6,6 +6,7 @@ finished datum persists at once and a restarted server resumes unfinished jobs).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from capstone_cli.serve.status import PreconditionError, UnimplementedError
 from capstone_cli.specs.parse import parse_spec
 
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
+log = logging.getLogger("capstone.serve")
 POLL_S = 0.1
 TERMINAL = {"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"}
 
@@ -52,8 +54,8 @@ class PipelineService:
         while not self.stop.is_set():
             try:
                 runner.run_pending(store)
-            except Exception:  # a failing job is recorded by the runner; keep serving
-                pass
+            except Exception:  # the runner records a job's failure; the server keeps serving
+                log.exception("job runner")
             self.wake.wait(0.5)
             self.wake.clear()
 

@@ -7,12 +7,14 @@ would. Auth, enterprise, identity, license and debug are not served.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from capstone_cli.errors import ConflictError
 from capstone_cli.serve import registry, status
 from capstone_cli.serve.home import Home
 from capstone_cli.serve.misc import MetadataService, TransactionService, VersionService
@@ -75,17 +77,24 @@ def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, in
     for service, (module, servicer) in services.items():
         table = registry.methods(module)
         server.add_generic_rpc_handlers((registry.generic_handler(service, table, servicer, wrap),))
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:  # grpc >= 1.5x raises where older ones returned 0
+        bound = 0
     if bound == 0:
-        from capstone_cli.errors import InputError
-
-        raise InputError(f"cannot bind {host}:{port}", hint="choose another --port")
+        raise ConflictError(  # as `capstone ui`: a port in use is a conflict (exit 7)
+            f"cannot listen on {host}:{port}: the address is in use or not local",
+            hint="choose another --port, or stop what listens there",
+        )
     pps_api.start_runner()
     return server, bound
 
 
-def serve_forever(home_path: Path, host: str, port: int, on_ready: Any = None) -> None:
-    """Serve until Ctrl-C (or SIGTERM); in-flight calls get a grace period, jobs stop cleanly."""
+def serve_forever(
+    home_path: Path, host: str, port: int, on_ready: Callable[[int], None] | None = None
+) -> None:
+    """Serve until Ctrl-C; in-flight calls get 2 s to end. A job still running stops with the
+    process: its finished datums are already in the store, and the next start resumes it."""
     server, bound = build_server(home_path, host, port)
     server.start()
     if on_ready is not None:
