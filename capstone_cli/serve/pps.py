@@ -22,6 +22,7 @@ from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
 from capstone_cli.errors import NotFoundError, UsageError
+from capstone_cli.results import TERMINAL_JOB_STATES
 from capstone_cli.serve.home import Home, project_of, repo_key
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import PreconditionError, UnimplementedError
@@ -30,7 +31,6 @@ from capstone_cli.specs.parse import parse_spec
 EMPTY = pfs.betterproto_lib_google_protobuf.Empty
 log = logging.getLogger("capstone.serve")
 POLL_S = 0.1
-TERMINAL = {"JOB_SUCCESS", "JOB_FAILURE", "JOB_KILLED", "JOB_UNRUNNABLE"}
 
 
 def _pipeline_msg(key: str) -> pps.Pipeline:
@@ -151,7 +151,7 @@ class PipelineService:
         store = self.home.store
         while True:
             j = jobs.get_job(store, pipeline, job_id)
-            if j.state in TERMINAL:
+            if j.state in TERMINAL_JOB_STATES:
                 return j
             self.wake.set()
             time.sleep(POLL_S)
@@ -178,15 +178,17 @@ class PipelineService:
             yield self._job_info(self._wait_job(j.pipeline, j.id) if req.wait else j)
 
     def stop_job(self, req: pps.StopJobRequest, _ctx: Any) -> Any:
-        j = jobs.get_job(self.home.store, repo_key(req.job.pipeline), req.job.id)
-        if j.state not in TERMINAL:
-            jobs.set_state(self.home.store, j.seq, "JOB_KILLED", req.reason or "stopped by user")
+        store = self.home.store
+        with store.transaction():
+            j = jobs.get_job(store, repo_key(req.job.pipeline), req.job.id)
+            if j.state not in TERMINAL_JOB_STATES:
+                jobs.kill_job(store, j, req.reason or "stopped by StopJob")
         return EMPTY()
 
     def restart_datum(self, req: pps.RestartDatumRequest, _ctx: Any) -> Any:
         # restarting acts on running datums; a finished job has none (pachd's message)
         j = jobs.get_job(self.home.store, repo_key(req.job.pipeline), req.job.id)
-        if j.state in TERMINAL:
+        if j.state in TERMINAL_JOB_STATES:
             raise NotFoundError(
                 f"datum matching filter {list(req.data_filters)} could not be found for job ID"
                 f" {j.id}"

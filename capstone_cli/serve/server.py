@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -40,8 +40,14 @@ class _Merged:
         raise AttributeError(name)
 
 
-def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, int]:
-    """A grpc server bound to host:port, not yet started (port 0 picks one), and its port."""
+class Served(NamedTuple):
+    server: grpc.Server  # bound, not yet started
+    port: int  # the bound port (port 0 asks for a free one)
+    stop_jobs: Callable[[], None]  # the job runner takes no new job after this
+
+
+def build_server(home_path: Path, host: str, port: int) -> Served:
+    """A grpc server serving `home_path`, bound to host:port, with its job runner started."""
     home = Home(home_path)
     repos, commits, files = RepoService(home), CommitService(home), FileService(home)
     pfs_api = _Merged(repos, commits, files)
@@ -87,7 +93,7 @@ def build_server(home_path: Path, host: str, port: int) -> tuple[grpc.Server, in
             hint="choose another --port, or stop what listens there",
         )
     pps_api.start_runner()
-    return server, bound
+    return Served(server, bound, pps_api.stop.set)
 
 
 def serve_forever(
@@ -95,13 +101,14 @@ def serve_forever(
 ) -> None:
     """Serve until Ctrl-C; in-flight calls get 2 s to end. A job still running stops with the
     process: its finished datums are already in the store, and the next start resumes it."""
-    server, bound = build_server(home_path, host, port)
-    server.start()
+    served = build_server(home_path, host, port)
+    served.server.start()
     if on_ready is not None:
-        on_ready(bound)
+        on_ready(served.port)
     try:
-        server.wait_for_termination()
+        served.server.wait_for_termination()
     except KeyboardInterrupt:
         pass  # Ctrl-C: stop below
     finally:
-        server.stop(grace=2).wait()
+        served.stop_jobs()
+        served.server.stop(grace=2).wait()

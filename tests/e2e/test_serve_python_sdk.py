@@ -78,13 +78,18 @@ def test_ctrl_c_stops_the_server_cleanly(
     assert b"Traceback" not in err
 
 
-def _outcomes(junit: Path) -> dict[str, str]:
-    """test id -> "passed" | "failed" | "skipped" from a junit XML report."""
+def _outcomes(junit: Path, messages: dict[str, str] | None = None) -> dict[str, str]:
+    """test id -> "passed" | "failed" | "skipped" from a junit XML report (and, into
+    `messages`, each failure's message)."""
     out: dict[str, str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
-        if case.find("failure") is not None or case.find("error") is not None:
+        bad = case.find("failure")
+        bad = bad if bad is not None else case.find("error")
+        if bad is not None:
             out[name] = "failed"
+            if messages is not None:
+                messages[name] = (bad.get("message") or "")[:500]
         elif case.find("skipped") is not None:
             out[name] = "skipped"
         else:
@@ -121,11 +126,14 @@ def test_pachyderm_python_sdk_suite(
         capture_output=True,
         timeout=900,
     )
-    outcomes = _outcomes(junit)
+    messages: dict[str, str] = {}
+    outcomes = _outcomes(junit, messages)
     failed = {name for name, state in outcomes.items() if state == "failed"}
     ran = [name for name, state in outcomes.items() if state != "skipped"]
     print(
         f"python-sdk suite: {len(ran) - len(failed)}/{len(ran)} passed "
         f"({len(outcomes) - len(ran)} skipped) in {time.monotonic() - started:.0f}s"
     )
+    unexpected = {name: messages.get(name, "") for name in failed - set(EXPECTED_FAILURES)}
+    assert not unexpected, unexpected
     assert failed == set(EXPECTED_FAILURES), run.stdout.decode()[-4000:]

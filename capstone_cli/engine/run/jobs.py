@@ -250,13 +250,18 @@ def kill_unfinished(store: Store, pipeline: str, reason: str) -> list[str]:
     for job in unfinished_jobs(store):
         if job.pipeline != pipeline:
             continue
-        set_state(store, job.seq, KILLED, reason)
-        if job.output_commit is not None:
-            commit = store.commit_by_rowid(job.output_commit)
-            if commit.finished is None:
-                store.finish_commit(commit, error=reason, move_head=False)
+        kill_job(store, job, reason)
         killed.append(job.id)
     return killed
+
+
+def kill_job(store: Store, job: JobRow, reason: str) -> None:
+    """Kill one job (inside a transaction): KILLED, its output commit finished with `reason`."""
+    set_state(store, job.seq, KILLED, reason)
+    if job.output_commit is not None:
+        commit = store.commit_by_rowid(job.output_commit)
+        if commit.finished is None:
+            store.finish_commit(commit, error=reason, move_head=False)
 
 
 def delete_jobs(store: Store, pipeline: str) -> None:
