@@ -185,6 +185,16 @@ class PipelineService:
                 jobs.kill_job(store, j, req.reason or "stopped by StopJob")
         return EMPTY()
 
+    def delete_job(self, req: pps.DeleteJobRequest, _ctx: Any) -> Any:
+        """Stop the job, then forget it (pachd's deleteJobInTransaction)."""
+        store = self.home.store
+        with store.transaction():
+            j = jobs.get_job(store, repo_key(req.job.pipeline), req.job.id)
+            if j.state not in TERMINAL_JOB_STATES:
+                jobs.kill_job(store, j, "job deleted")
+            jobs.delete_job(store, j)
+        return EMPTY()
+
     def restart_datum(self, req: pps.RestartDatumRequest, _ctx: Any) -> Any:
         # restarting acts on running datums; a finished job has none (pachd's message)
         j = jobs.get_job(self.home.store, repo_key(req.job.pipeline), req.job.id)

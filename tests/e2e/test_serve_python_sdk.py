@@ -32,12 +32,9 @@ FILES = [
     "tests/test_metadata.py",
 ]
 URL = "puts https://www.pachyderm.com/index.html: needs the internet"
-DELETE_JOB = "DeleteJob is not served (the engine keeps every job's record)"
 EXPECTED_FAILURES: dict[str, str] = {
     "tests.test_pfs.TestModifyFile::test_put_file_url[True]": URL,
     "tests.test_pfs.TestModifyFile::test_put_file_url[False]": URL,
-    "tests.test_pps.TestUnitJob::test_delete_job[True]": DELETE_JOB,
-    "tests.test_pps.TestUnitJob::test_delete_job[False]": DELETE_JOB,
 }
 
 
