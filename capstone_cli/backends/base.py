@@ -67,7 +67,10 @@ class Backend(ABC):
     # -- branches ------------------------------------------------------------------------
     def create_branch(
         self, repo: str, branch: str, head: str | None = None, trigger: dict[str, Any] | None = None
-    ) -> BranchInfo:
+    ) -> tuple[BranchInfo, str | None]:
+        """Create a branch or move it to `head` (a branch or commit of the repo); `trigger`:
+        {branch, size, commits, all}. Returns the branch and the commit set of the jobs a moved
+        head started (None when none)."""
         raise self._unsupported("branches")
 
     def list_branches(self, repo: str) -> list[BranchInfo]:

@@ -56,6 +56,27 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A branch trigger (pfs.Trigger): move this branch to the head of `branch` once the
+    conditions hold (any of them, or all with `all`). `size` is a human size ("1MB")."""
+
+    branch: str
+    size: str = ""
+    commits: int = 0
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch of a repo (by key): its head commit's rowid (None when empty) and trigger."""
+
+    repo: str
+    name: str
+    head: int | None
+    trigger: Trigger | None = None
+
+
+@dataclass(frozen=True)
 class Entry:
     """A file or an implicit directory under a listed path."""
 
