@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from capstone_cli.engine.inputs import Trigger
 from capstone_cli.engine.names import RepoRef, ref_of
+
+__all__ = ["Branch", "Commit", "Entry", "NewFile", "Repo", "Trigger"]
 
 
 def now() -> str:
@@ -53,17 +56,6 @@ class Commit:
     error: str
     size: int
     parent_id: str | None = None  # the parent's commit-set ID
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """A branch trigger (pfs.Trigger): move this branch to the head of `branch` once the
-    conditions hold (any of them, or all with `all`). `size` is a human size ("1MB")."""
-
-    branch: str
-    size: str = ""
-    commits: int = 0
-    all: bool = False
 
 
 @dataclass(frozen=True)

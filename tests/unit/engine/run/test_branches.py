@@ -14,7 +14,13 @@ from capstone_cli.engine.run.propagation import on_input_commit
 from capstone_cli.engine.run.triggers import parse_size
 from capstone_cli.engine.store.records import NewFile, Trigger
 from capstone_cli.engine.store.store import Store
-from capstone_cli.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
+from capstone_cli.errors import (
+    ConflictError,
+    InvalidNameError,
+    NotFoundError,
+    SpecError,
+    UsageError,
+)
 from tests.unit.engine.run.engine_helpers import make_spec, pfs, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/data/. /pfs/out/"]
@@ -195,3 +201,38 @@ def test_delete_branch_keeps_commits(store: Store) -> None:
 )
 def test_sizes_as_go_units(text: str, size: int) -> None:
     assert parse_size(text) == size
+
+
+def test_a_pipeline_input_with_a_trigger(store: Store) -> None:
+    """`pfs.trigger` without a branch: pachd reads `<pipeline>-trigger-1`, triggered on master."""
+    store.create_repo("data")
+    spec = make_spec("copy", COPY, pfs("data", "/*", trigger={"commits": 2}))
+    assert (spec.input.branch, spec.input.trigger) == (  # type: ignore[union-attr]
+        "copy-trigger-1",
+        Trigger("master", commits=2),
+    )
+    create_pipeline(store, spec)
+    assert {b.name: b.trigger for b in store.list_branches("data")}["copy-trigger-1"] == Trigger(
+        "master", commits=2
+    )
+    put(store, "master", {"/a": b"1"})
+    R.run_pending(store)
+    assert [n for _id, n in jobs_of(store, "copy")] == [0]
+    last = put(store, "master", {"/b": b"2"})
+    R.run_pending(store)
+    assert jobs_of(store, "copy")[-1] == (last, 2)
+    assert tree(store, "copy") == {"/a": b"1", "/b": b"2"}
+
+
+@pytest.mark.parametrize(
+    ("trigger", "refusal"),
+    [
+        ({"rateLimitSpec": "@every 1m"}, "input.pfs.trigger.rateLimitSpec: a timed trigger"),
+        ({"cronSpec": "@every 1m"}, "input.pfs.trigger.cronSpec: a timed trigger"),
+    ],
+)
+def test_timed_triggers_are_refused(store: Store, trigger: dict[str, str], refusal: str) -> None:
+    store.create_repo("data")
+    with pytest.raises(SpecError, match=refusal):
+        create_pipeline(store, make_spec("copy", COPY, pfs("data", "/*", trigger=trigger)))
+    assert [b.name for b in store.list_branches("data")] == ["master"]
