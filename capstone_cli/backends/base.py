@@ -80,9 +80,11 @@ class Backend(ABC):
         raise self._unsupported("branches")
 
     def _unsupported(self, what: str) -> UsageError:
+        """The refusal of a backend without these commands (the pachyderm one: pachctl has
+        them, and `--project` and `project/repo` references work there)."""
         return UsageError(
-            f"{what} are not supported by the {self.name} backend",
-            hint="use the embedded backend (--backend embedded)",
+            f"capstone's {what} commands are not implemented for the {self.name} backend",
+            hint=f"use `pachctl` for {what} on a cluster, or the embedded backend",
         )
 
     # -- repos ---------------------------------------------------------------------------
