@@ -15,7 +15,7 @@ from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.engine import fsck as fsckmod
 from capstone_cli.engine.datums.explain import DatumReport, explain_datums
 from capstone_cli.engine.inputs import Input
-from capstone_cli.engine.names import DEFAULT_PROJECT, RepoRef, clean_file_path, key_of, ref_of
+from capstone_cli.engine.names import DEFAULT_PROJECT, clean_file_path, key_of, ref_of
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import branches as branchesmod
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
@@ -83,7 +83,7 @@ class EmbeddedBackend(Backend):
     # -- projects ------------------------------------------------------------------------
     def _project_info(self, name: str) -> ProjectInfo:
         p = self.store.get_project(name)
-        repos = [RepoRef.parse(k).name for k in self.store.project_repo_names(name)]
+        repos = [ref_of(k).name for k in self.store.project_repo_names(name)]
         return ProjectInfo(name=p.name, description=p.description, created=p.created, repos=repos)
 
     def create_project(self, name: str, description: str = "") -> ProjectInfo:
@@ -240,7 +240,7 @@ class EmbeddedBackend(Backend):
         return [
             pipelines.pipeline_info(self.store, r)
             for r in pipeline_records.list_pipelines(self.store)
-            if RepoRef.parse(r.name).project == self.project
+            if ref_of(r.name).project == self.project
         ]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:
