@@ -27,6 +27,7 @@ from capstone_cli.backends.pachyderm_convert import canonical_spec
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
     AuthError,
+    CapstoneError,
     ConflictError,
     InputError,
     JobFailedError,
@@ -623,3 +624,21 @@ def test_store_only_operations_are_refused_with_the_cluster_equivalent(
         calls[operation]()
     assert refused.value.hint is not None and hint in refused.value.hint
     assert pachd.requests == []  # refused before any call to pachd
+
+
+def test_projects_on_a_cluster(backend: PachydermBackend, pachd: FakePachd) -> None:
+    """CreateProject, ListProject, InspectProject, DeleteProject as `capstone project ...`."""
+    created = backend.create_project("staging", "tests")
+    assert (created.name, created.description, created.repos) == ("staging", "tests", [])
+    assert [p.name for p in backend.list_projects()] == ["default", "staging"]
+    backend.create_repo("staging/edges")
+    assert backend.inspect_project("staging").repos == ["edges"]
+    with pytest.raises(ConflictError):
+        backend.create_project("staging")
+    with pytest.raises(NotFoundError):
+        backend.inspect_project("nope")
+    with pytest.raises(CapstoneError):
+        backend.delete_project("staging")  # it holds a repo
+    backend.delete_repo("staging/edges")
+    backend.delete_project("staging")
+    assert [p.name for p in backend.list_projects()] == ["default"]
