@@ -62,6 +62,7 @@ class FakePfs:
         self.heads: dict[tuple[str, str], str] = {}  # (repo, branch) -> commit id
         self.commits: dict[str, FakeCommit] = {}
         self.changed = threading.Condition()  # notified when a commit starts finishing
+        self.triggers: dict[tuple[str, str], pfs.Trigger] = {}
         self.projects: dict[str, pfs.ProjectInfo] = {
             "default": pfs.ProjectInfo(project=pfs.Project(name="default"))
         }
@@ -87,7 +88,49 @@ class FakePfs:
             p + "InspectProject": ("uu", pfs.InspectProjectRequest, self.inspect_project),
             p + "ListProject": ("us", pfs.ListProjectRequest, self.list_project),
             p + "DeleteProject": ("uu", pfs.DeleteProjectRequest, self.delete_project),
+            p + "CreateBranch": ("uu", pfs.CreateBranchRequest, self.create_branch),
+            p + "InspectBranch": ("uu", pfs.InspectBranchRequest, self.inspect_branch),
+            p + "ListBranch": ("us", pfs.ListBranchRequest, self.list_branch),
+            p + "DeleteBranch": ("uu", pfs.DeleteBranchRequest, self.delete_branch),
         }
+
+    # -- branches (heads only; jobs of a moved head are pachd's business) ------------------
+    def create_branch(self, req: pfs.CreateBranchRequest, ctx: grpc.ServicerContext) -> Empty:
+        repo, name = req.branch.repo.name, req.branch.name
+        self._repo_info(repo, ctx)
+        key = (repo, name)
+        if req.head is not None and (req.head.id or req.head.branch):
+            self.heads[key] = self._commit(req.head, ctx).id
+        self.heads.setdefault(key, "")
+        if req.trigger is not None and req.trigger.branch:
+            self.triggers[key] = req.trigger
+        return Empty()
+
+    def _branch_info(self, repo: str, name: str) -> pfs.BranchInfo:
+        head = self.heads[(repo, name)]
+        branch = pfs.Branch(repo=pfs.Repo(name=repo, type="user"), name=name)
+        return pfs.BranchInfo(
+            branch=branch,
+            head=pfs.Commit(repo=branch.repo, id=head) if head else None,
+            trigger=self.triggers.get((repo, name)),
+        )
+
+    def inspect_branch(self, req: pfs.InspectBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        if (req.branch.repo.name, req.branch.name) not in self.heads:
+            ctx.abort(CODES.NOT_FOUND, f"branch {req.branch.name} not found")
+        return self._branch_info(req.branch.repo.name, req.branch.name)
+
+    def list_branch(self, req: pfs.ListBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        self._repo_info(req.repo.name, ctx)
+        return iter([self._branch_info(r, b) for r, b in self.heads if r == req.repo.name])
+
+    def delete_branch(self, req: pfs.DeleteBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        key = (req.branch.repo.name, req.branch.name)
+        if key not in self.heads:
+            ctx.abort(CODES.NOT_FOUND, f"branch {req.branch.name} not found")
+        del self.heads[key]
+        self.triggers.pop(key, None)
+        return Empty()
 
     # -- projects (server_project.go: a project with repos is not deleted) -------------------
     def create_project(self, req: pfs.CreateProjectRequest, ctx: grpc.ServicerContext) -> Empty:

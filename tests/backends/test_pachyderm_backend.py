@@ -642,3 +642,25 @@ def test_projects_on_a_cluster(backend: PachydermBackend, pachd: FakePachd) -> N
     backend.delete_repo("staging/edges")
     backend.delete_project("staging")
     assert [p.name for p in backend.list_projects()] == ["default"]
+
+
+def test_branches_on_a_cluster(backend: PachydermBackend, pachd: FakePachd) -> None:
+    """CreateBranch (--head a branch or a commit, a trigger), ListBranch, DeleteBranch."""
+    commit = backend.put_files("data", "dev", [Upload("/a", data=b"a")])
+    moved, commit_set = backend.create_branch("data", "master", head="dev")
+    assert (moved.name, moved.head, commit_set) == ("master", commit.id, commit.id)
+    staged, none = backend.create_branch(
+        "data", "release", trigger={"branch": "master", "size": "", "commits": 2, "all": False}
+    )
+    assert (staged.head, none) == (None, None)
+    assert staged.trigger == {"branch": "master", "size": "", "commits": 2, "all": False}
+    listed = backend.list_branches("data")
+    assert [(b.name, b.head) for b in listed] == [
+        ("dev", commit.id),
+        ("master", commit.id),
+        ("release", None),
+    ]
+    backend.delete_branch("data", "release")
+    with pytest.raises(NotFoundError):
+        backend.delete_branch("data", "release")
+    assert [b.name for b in backend.list_branches("data")] == ["dev", "master"]
