@@ -67,7 +67,10 @@ class Backend(ABC):
     # -- branches ------------------------------------------------------------------------
     def create_branch(
         self, repo: str, branch: str, head: str | None = None, trigger: dict[str, Any] | None = None
-    ) -> BranchInfo:
+    ) -> tuple[BranchInfo, str | None]:
+        """Create a branch or move it to `head` (a branch or commit of the repo); `trigger`:
+        {branch, size, commits, all}. Returns the branch and the commit set of the jobs a moved
+        head started (None when none)."""
         raise self._unsupported("branches")
 
     def list_branches(self, repo: str) -> list[BranchInfo]:
@@ -77,9 +80,11 @@ class Backend(ABC):
         raise self._unsupported("branches")
 
     def _unsupported(self, what: str) -> UsageError:
+        """The refusal of a backend without these commands (the pachyderm one: pachctl has
+        them, and `--project` and `project/repo` references work there)."""
         return UsageError(
-            f"{what} are not supported by the {self.name} backend",
-            hint="use the embedded backend (--backend embedded)",
+            f"capstone's {what} commands are not implemented for the {self.name} backend",
+            hint=f"use `pachctl` for {what} on a cluster, or the embedded backend",
         )
 
     # -- repos ---------------------------------------------------------------------------

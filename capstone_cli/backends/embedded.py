@@ -6,6 +6,7 @@ Each method is a thin translation between engine records and the backend records
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,21 @@ from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.engine import fsck as fsckmod
 from capstone_cli.engine.datums.explain import DatumReport, explain_datums
 from capstone_cli.engine.inputs import Input
-from capstone_cli.engine.names import DEFAULT_PROJECT, RepoRef, clean_file_path, key_of, ref_of
+from capstone_cli.engine.names import DEFAULT_PROJECT, clean_file_path, key_of, ref_of
 from capstone_cli.engine.pipeline_spec import PipelineSpec
+from capstone_cli.engine.run import branches as branchesmod
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
+from capstone_cli.engine.run.branches import BranchState
 from capstone_cli.engine.run.propagation import on_input_commit
 from capstone_cli.engine.store.pages import list_dir_page
-from capstone_cli.engine.store.records import Commit, NewFile
+from capstone_cli.engine.store.records import Commit, NewFile, Trigger
 from capstone_cli.engine.store.store import Store, open_store
 from capstone_cli.engine.unsupported import check_supported
 from capstone_cli.errors import ConflictError
 from capstone_cli.results import (
     ApplyResult,
+    BranchInfo,
     CommitInfo,
     DatumInfo,
     FileEntry,
@@ -55,6 +59,11 @@ def commit_info(c: Commit) -> CommitInfo:
     )
 
 
+def branch_info(b: BranchState) -> BranchInfo:
+    trigger = dataclasses.asdict(b.trigger) if b.trigger else None
+    return BranchInfo(b.repo, b.name, b.head, trigger, list(b.provenance))
+
+
 class EmbeddedBackend(Backend):
     """Runs everything in-process against the store in CAPSTONE_HOME."""
 
@@ -74,7 +83,7 @@ class EmbeddedBackend(Backend):
     # -- projects ------------------------------------------------------------------------
     def _project_info(self, name: str) -> ProjectInfo:
         p = self.store.get_project(name)
-        repos = [RepoRef.parse(k).name for k in self.store.project_repo_names(name)]
+        repos = [ref_of(k).name for k in self.store.project_repo_names(name)]
         return ProjectInfo(name=p.name, description=p.description, created=p.created, repos=repos)
 
     def create_project(self, name: str, description: str = "") -> ProjectInfo:
@@ -92,6 +101,25 @@ class EmbeddedBackend(Backend):
 
     def close(self) -> None:
         self.store.close()
+
+    # -- branches (engine: capstone_cli.engine.run.branches) ------------------------------
+    def create_branch(
+        self, repo: str, branch: str, head: str | None = None, trigger: dict[str, Any] | None = None
+    ) -> tuple[BranchInfo, str | None]:
+        move = branchesmod.create_branch(
+            self.store,
+            self._key(repo),
+            branch,
+            head=head,
+            trigger=Trigger(**trigger) if trigger else None,
+        )
+        return branch_info(move.branch), move.commit_set
+
+    def list_branches(self, repo: str) -> list[BranchInfo]:
+        return [branch_info(b) for b in branchesmod.list_branches(self.store, self._key(repo))]
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        branchesmod.delete_branch(self.store, self._key(repo), branch)
 
     # -- repos ---------------------------------------------------------------------------
     def _repo_info(self, key: str) -> RepoInfo:
@@ -212,7 +240,7 @@ class EmbeddedBackend(Backend):
         return [
             pipelines.pipeline_info(self.store, r)
             for r in pipeline_records.list_pipelines(self.store)
-            if RepoRef.parse(r.name).project == self.project
+            if ref_of(r.name).project == self.project
         ]
 
     def inspect_pipeline(self, name: str) -> PipelineInfo:

@@ -36,7 +36,7 @@ from capstone_cli.backends.pachyderm_convert import (
     pipeline_info,
     spec_lines,
 )
-from capstone_cli.backends.pachyderm_files import PachydermFiles
+from capstone_cli.backends.pachyderm_projects import PachydermBranches, PachydermProjects
 from capstone_cli.engine.names import ref_of
 from capstone_cli.errors import NotFoundError, PachydermError, UsageError
 from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, PipelineInfo
@@ -51,7 +51,7 @@ POLL_DEADLINE_S = 10.0  # one InspectJobSet poll
 UNREACHABLE_GRACE_S = 30.0  # how long wait_commit_set tolerates a pachd that stopped answering
 
 
-class PachydermBackend(PachydermFiles, Backend):
+class PachydermBackend(PachydermProjects, PachydermBranches, Backend):
     """Backend operations as pachd RPCs in one project."""
 
     name = "pachyderm"

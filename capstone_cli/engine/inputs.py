@@ -15,6 +15,17 @@ from capstone_cli.engine.names import RepoRef
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A branch trigger (pfs.Trigger): move this branch to the head of `branch` once the
+    conditions hold (any of them, or all with `all`). `size` is a human size ("1MB")."""
+
+    branch: str
+    size: str = ""
+    commits: int = 0
+    all: bool = False
+
+
+@dataclass(frozen=True)
 class PfsInput:
     """`input.pfs`: a glob over one branch of one repo."""
 
@@ -31,6 +42,7 @@ class PfsInput:
     s3: bool = False
     reference: bool = False
     repo_type: str = "user"
+    trigger: Trigger | None = None  # `pfs.trigger`: the input branch is created with it
 
     @property
     def input_name(self) -> str:

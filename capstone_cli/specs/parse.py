@@ -23,6 +23,7 @@ from capstone_cli.engine.inputs import (
     Input,
     JoinInput,
     PfsInput,
+    Trigger,
     UnionInput,
     input_name,
 )
@@ -94,15 +95,38 @@ def _seconds(value: Any) -> float | None:
     return None if value in (None, "") else parse_duration(value)
 
 
-def _build_input(node: dict[str, Any], pipeline: str, project: str) -> Input:
+def _trigger(pfs: dict[str, Any], pipeline: str, triggers: dict[str, int]) -> tuple[str, Any]:
+    """The input branch and its trigger, as pachd's setInputDefaults: a triggered input without
+    a branch reads `<pipeline>-trigger-<n>` (n counted per repo from 1), triggered on master."""
+    t = pfs.get("trigger")
+    if t is None:
+        return pfs.get("branch") or "master", None
+    trigger = Trigger(
+        branch=t.get("branch") or "master",
+        size=str(t.get("size") or ""),
+        commits=int(t.get("commits") or 0),
+        all=bool(t.get("all")),
+    )
+    if pfs.get("branch"):
+        return pfs["branch"], trigger
+    triggers[pfs["repo"]] = triggers.get(pfs["repo"], 0) + 1
+    return f"{pipeline}-trigger-{triggers[pfs['repo']]}", trigger
+
+
+def _build_input(
+    node: dict[str, Any], pipeline: str, project: str, triggers: dict[str, int] | None = None
+) -> Input:
     """The typed tree with pachd's input defaults; combined inputs sorted by input name."""
+    triggers = {} if triggers is None else triggers
     if node.get("pfs"):
         pfs = node["pfs"]
+        branch, trigger = _trigger(pfs, pipeline, triggers)
         return PfsInput(
             repo=pfs["repo"],
             glob=clean_path(pfs.get("glob") or "/"),
             name=pfs.get("name") or pfs["repo"],
-            branch=pfs.get("branch") or "master",
+            branch=branch,
+            trigger=trigger,
             project=pfs.get("project") or project,
             join_on=pfs.get("joinOn") or "",
             group_by=pfs.get("groupBy") or "",
@@ -131,7 +155,7 @@ def _build_input(node: dict[str, Any], pipeline: str, project: str) -> Input:
     }
     for kind, cls in kinds.items():
         if node.get(kind):
-            children = [_build_input(child, pipeline, project) for child in node[kind]]
+            children = [_build_input(child, pipeline, project, triggers) for child in node[kind]]
             return cls(tuple(sorted(children, key=input_name)))  # stable, like pps.SortInput
     raise AssertionError(f"input node passed validation without a type: {node!r}")
 

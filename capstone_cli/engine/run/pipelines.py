@@ -32,6 +32,7 @@ from capstone_cli.engine.run.pipeline_records import (
     list_pipelines,
     spec_to_json,
 )
+from capstone_cli.engine.run.triggers import check_trigger
 from capstone_cli.engine.store.records import new_id, now
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.unsupported import check_supported
@@ -67,6 +68,10 @@ def _check_inputs(store: Store, spec: PipelineSpec) -> None:
             )
         store.get_repo(leaf.repo_key)  # NotFoundError with a hint
         store.ensure_branch(leaf.repo_key, leaf.branch)
+        if leaf.trigger is not None:  # as pachd: the input branch gets the trigger, same head
+            check_trigger(store, leaf.repo_key, leaf.branch, leaf.trigger)
+            head = store.head(leaf.repo_key, leaf.branch)
+            store.set_branch(leaf.repo_key, leaf.branch, head.rowid if head else None, leaf.trigger)
 
 
 def _ensure_output_repo(store: Store, name: str) -> None:

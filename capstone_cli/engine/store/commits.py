@@ -6,6 +6,8 @@ SELECT`) and closed with `finish_commit`, which moves the branch head in the sam
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sqlite3
 from contextlib import AbstractContextManager
@@ -20,8 +22,10 @@ from capstone_cli.engine.store.blobs import BlobStore
 from capstone_cli.engine.store.projects import ProjectStore, repo_keys_sql
 from capstone_cli.engine.store.records import (
     COMMIT_COLS,
+    Branch,
     Commit,
     Repo,
+    Trigger,
     commit_from_row,
     new_id,
     now,
@@ -180,6 +184,37 @@ class CommitStore(ProjectStore):
                 "SELECT name FROM branches WHERE repo_id=? ORDER BY name", (r.id,)
             )
         ]
+
+    def list_branches(self, repo: str | RepoRef) -> list[Branch]:
+        """The branches of a repo with their heads and triggers, by name."""
+        r = self.get_repo(repo)
+        rows = self.db.execute(
+            "SELECT name, head, trigger FROM branches WHERE repo_id=? ORDER BY name", (r.id,)
+        )
+        return [
+            Branch(r.name, name, head, Trigger(**json.loads(trig)) if trig else None)
+            for name, head, trig in rows
+        ]
+
+    def set_branch(
+        self, repo: str | RepoRef, branch: str, head: int | None, trigger: Trigger | None
+    ) -> None:
+        """Create or overwrite a branch: its head (a commit of this repo) and its trigger
+        (inside a transaction). Moving a head starts nothing here: see `run.branches`."""
+        check_branch_name(branch)
+        r = self.get_repo(repo)
+        self.db.execute(
+            "INSERT INTO branches(repo_id, name, head, trigger) VALUES(?,?,?,?) "
+            "ON CONFLICT(repo_id, name) DO UPDATE SET head=excluded.head, "
+            "trigger=excluded.trigger",
+            (r.id, branch, head, json.dumps(dataclasses.asdict(trigger)) if trigger else None),
+        )
+
+    def delete_branch(self, repo: str | RepoRef, branch: str) -> None:
+        """Delete a branch; its commits stay (as pachd keeps them, reachable by ID)."""
+        r = self.get_repo(repo)
+        self.head(repo, branch)  # NotFoundError for a missing branch
+        self.db.execute("DELETE FROM branches WHERE repo_id=? AND name=?", (r.id, branch))
 
     def ensure_branch(self, repo: str | RepoRef, branch: str) -> None:
         """Create an empty branch when missing (inside or outside a transaction)."""

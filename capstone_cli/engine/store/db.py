@@ -296,3 +296,9 @@ def m005_projects(db: sqlite3.Connection) -> None:
             VALUES('default', '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         """,
     )
+
+
+@migration
+def m006_branch_triggers(db: sqlite3.Connection) -> None:
+    """A branch's trigger (`records.Trigger` as JSON), NULL when it has none."""
+    db.execute("ALTER TABLE branches ADD COLUMN trigger TEXT")

@@ -22,11 +22,11 @@ class Project:
     created: str
 
 
-def repo_keys_sql(project: str) -> tuple[str, tuple[str, ...]]:
+def repo_keys_sql(project: str) -> tuple[str, tuple[object, ...]]:
     """A WHERE fragment (and its arguments) selecting the `repos` rows of `project`."""
     if project == DEFAULT_PROJECT:
         return "instr(name, '/') = 0", ()
-    return "substr(name, 1, ?) = ?", (str(len(project) + 1), project + "/")
+    return "substr(name, 1, ?) = ?", (len(project) + 1, project + "/")
 
 
 class ProjectStore:

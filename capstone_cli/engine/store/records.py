@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from capstone_cli.engine.inputs import Trigger
 from capstone_cli.engine.names import RepoRef, ref_of
+
+__all__ = ["Branch", "Commit", "Entry", "NewFile", "Repo", "Trigger"]
 
 
 def now() -> str:
@@ -53,6 +56,16 @@ class Commit:
     error: str
     size: int
     parent_id: str | None = None  # the parent's commit-set ID
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch of a repo (by key): its head commit's rowid (None when empty) and trigger."""
+
+    repo: str
+    name: str
+    head: int | None
+    trigger: Trigger | None = None
 
 
 @dataclass(frozen=True)
