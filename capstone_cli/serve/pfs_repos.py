@@ -7,10 +7,11 @@ from typing import Any
 
 from pachyderm_sdk.api import pfs
 
+from capstone_cli.engine.inputs import Trigger
 from capstone_cli.engine.names import ref_of
-from capstone_cli.engine.run import pipeline_records, pipelines
+from capstone_cli.engine.run import branches, pipeline_records, pipelines
 from capstone_cli.errors import ConflictError, NotFoundError
-from capstone_cli.serve.home import Home, commit_msg, project_of, repo_key, repo_msg, repo_ref
+from capstone_cli.serve.home import Home, project_of, repo_key, repo_msg, repo_ref
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import UnimplementedError
 
@@ -133,37 +134,42 @@ class RepoService:
                 deleted.append(msg)
         return pfs.DeleteReposResponse(repos=deleted)
 
-    # -- branches ------------------------------------------------------------------------
-    def _branch_info(self, repo: str, branch: str) -> pfs.BranchInfo:
-        store = self.home.store
-        head = store.head(repo, branch)  # NotFoundError for a missing branch
-        info = pfs.BranchInfo(
-            branch=pfs.Branch(
-                repo=repo_msg(pfs, repo),
-                name=branch,
-            )
+    # -- branches (engine: capstone_cli.engine.run.branches) ------------------------------
+    def _branch_info(self, repo: str, name: str) -> pfs.BranchInfo:
+        state = next(
+            (b for b in branches.list_branches(self.home.store, repo) if b.name == name), None
         )
-        if head is not None:
-            info.head = commit_msg(pfs, head)
+        if state is None:
+            raise NotFoundError(f"branch {name} not found in repo {ref_of(repo)}")
+        msg = repo_msg(pfs, repo)
+        info = pfs.BranchInfo(branch=pfs.Branch(repo=msg, name=name))
+        if state.head is not None:
+            info.head = pfs.Commit(repo=msg, id=state.head, branch=info.branch)
+        if state.trigger is not None:
+            t = state.trigger
+            info.trigger = pfs.Trigger(branch=t.branch, size=t.size, commits=t.commits, all=t.all)
+        for p in state.provenance:
+            key, _, branch = p.rpartition("@")
+            info.direct_provenance.append(pfs.Branch(repo=repo_msg(pfs, key), name=branch))
         return info
 
     def create_branch(self, req: pfs.CreateBranchRequest, _ctx: Any) -> Any:
-        repo = repo_key(req.branch.repo)
         store = self.home.store
-        if req.provenance or req.trigger.branch:
-            raise UnimplementedError("branch provenance and triggers are not served")
-        with store.transaction():
-            store.ensure_branch(repo, req.branch.name)
-            if req.head.id or req.head.branch.name:
-                src = store.resolve(repo, req.head.id or req.head.branch.name)
-                store.db.execute(
-                    "UPDATE branches SET head=? WHERE repo_id=? AND name=?",
-                    (src.rowid, store.get_repo(repo).id, req.branch.name),
-                )
-            elif store.head(repo, req.branch.name) is None:
-                # pachd gives a new branch an empty commit, so it always has a head
-                empty = store.start_commit(repo, req.branch.name, parent=None)
-                store.finish_commit(empty)
+        repo = repo_key(req.branch.repo)
+        if req.provenance:
+            raise UnimplementedError(
+                "explicit branch provenance is not served: a pipeline's input gives it"
+            )
+        t = req.trigger
+        if t.rate_limit_spec or t.cron_spec:
+            raise UnimplementedError("timed triggers (rate_limit_spec, cron_spec) are not served")
+        trigger = Trigger(t.branch, t.size, t.commits, t.all) if t.branch else None
+        head = req.head.id or req.head.branch.name or None
+        branches.create_branch(store, repo, req.branch.name, head=head, trigger=trigger)
+        if head is None and store.head(repo, req.branch.name) is None:
+            # pachd gives a new branch an empty commit, so it always has a head
+            with store.transaction():
+                store.finish_commit(store.start_commit(repo, req.branch.name, parent=None))
         return EMPTY()
 
     def inspect_branch(self, req: pfs.InspectBranchRequest, _ctx: Any) -> pfs.BranchInfo:
@@ -171,18 +177,15 @@ class RepoService:
 
     def list_branch(self, req: pfs.ListBranchRequest, _ctx: Any) -> Iterator[pfs.BranchInfo]:
         repo = repo_key(req.repo)
-        names = self.home.store.branches(repo)
+        names = [b.name for b in branches.list_branches(self.home.store, repo)]
         for name in reversed(names) if req.reverse else names:
             yield self._branch_info(repo, name)
 
     def delete_branch(self, req: pfs.DeleteBranchRequest, _ctx: Any) -> Any:
         repo = repo_key(req.branch.repo)
-        store = self.home.store
-        r = store.get_repo(repo)
-        with store.transaction():
-            n = store.db.execute(
-                "DELETE FROM branches WHERE repo_id=? AND name=?", (r.id, req.branch.name)
-            ).rowcount
-        if not n and not req.force:
-            raise NotFoundError(f"branch {req.branch.name} not found in repo {repo}")
+        try:
+            branches.delete_branch(self.home.store, repo, req.branch.name)
+        except NotFoundError:
+            if not req.force:
+                raise
         return EMPTY()
