@@ -144,7 +144,9 @@ def _register() -> None:
         dashboard,
         data,
         datums,
+        doctor,
         fsck,
+        images,
         jobs,
         pipelines,
         repo,
@@ -162,6 +164,8 @@ def _register() -> None:
     jobs.register(app)
     status.register(app)
     fsck.register(app)
+    doctor.register(app)
+    app.add_typer(images.app, name="image", rich_help_panel="Pipelines")
     dashboard.register(app)
 
 

@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -50,7 +49,8 @@ from capstone_cli.engine.run.executor import (
 from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.run.orphans import WorkerRecord
-from capstone_cli.engine.run.scratch import collect_outputs, remove_tree, rewrite_pfs
+from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.run.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.run.spawn import TICK_SECONDS, kill_group
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
@@ -163,6 +163,7 @@ class _Slot:
         self.slot = Slot(ctx, f"batch{index}", roots=1, report=report)
         self.scratch = self.slot.roots[0]
         self.root = self.slot.root
+        self.pfs = ctx.pfs(self.root)  # fixed for the slot: bound once, on the slot's thread
         # beside the root, not in it: a datum must not see the previous datum's outputs
         self.held = self.root.with_name(self.root.name + "-held")
         self.held.mkdir()
@@ -184,14 +185,14 @@ class _Slot:
         self.kill()
         self.endpoint = endpoint = WorkerEndpoint()
         env = dict(self.ctx.base_env)
-        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.root))
+        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.pfs))
         env[PROGRESS_ENV] = str(self.slot.progress_file)
         t = self.ctx.spec.transform
         lo = procid.boot_ticks()
         self.proc = subprocess.Popen(
-            command_line(t.cmd, self.root),
+            command_line(t.cmd, self.pfs),
             env=env,
-            cwd=rewrite_pfs(t.working_dir, self.root) if t.working_dir else None,
+            cwd=self.ctx.working_dir(self.pfs),
             stdin=subprocess.DEVNULL,
             stdout=self.log_fds["stdout"],
             stderr=self.log_fds["stderr"],
@@ -234,7 +235,7 @@ class _Slot:
             result.attempts = attempt
             dl = self.scratch.populate(store, datum, self.ctx.commits)
             result.download_bytes, result.download_seconds = dl.bytes, dl.seconds
-            env = dict(datum_vars(datum, self.root))
+            env = dict(datum_vars(datum, self.pfs))
             lines = [f"{k}={v}" for k, v in env.items()]
             t0 = time.perf_counter()
             try:
@@ -254,7 +255,7 @@ class _Slot:
             result.lines.extend(self.new_lines())
             if reason is None:
                 try:
-                    result.outputs = collect_outputs(self.root / "out")
+                    result.outputs = collect_outputs(self.root / "out", self.scratch.view(self.pfs))
                     result.state = J.D_SUCCESS
                 except InvalidNameError as exc:
                     reason = exc.message
@@ -275,9 +276,12 @@ class _Slot:
     def _hold(self, store: Store, result: DatumResult, emit: Callable[[DatumResult], None]) -> None:
         """Keep a successful result's outputs past the next populate, to persist it later."""
         self.flush(store, emit)
-        held: list[tuple[str, Path]] = []
+        held: list[Output] = []
         try:
             for i, (path, local) in enumerate(result.outputs):
+                if isinstance(local, StoredBlob):  # already in the store
+                    held.append((path, local))
+                    continue
                 dest = self.held / str(i)
                 # realpath: os.link's follow_symlinks is not honoured by Linux link(2)
                 os.link(os.path.realpath(local), dest)
@@ -310,10 +314,10 @@ class _Slot:
         env = dict(self.ctx.base_env)
         env.update(datum_env)
         err = self.slot.launcher.run(
-            command_line(t.err_cmd, self.root),
-            "\n".join(rewrite_pfs(s, self.root) for s in t.err_stdin),
+            command_line(t.err_cmd, self.pfs),
+            "\n".join(rewrite_pfs(s, self.pfs) for s in t.err_stdin),
             env,
-            rewrite_pfs(t.working_dir, self.root) if t.working_dir else None,
+            self.ctx.working_dir(self.pfs),
             self.ctx.spec.datum_timeout,
         )
         result.lines.extend(err.lines)
