@@ -3,17 +3,18 @@
 Each worker slot runs a real gRPC server (127.0.0.1, ephemeral port) implementing
 `/pachyderm.worker.Worker/NextDatum`, starts `transform.cmd` once with `PPS_WORKER_GRPC_PORT`
 pointing at it, and serves datums one by one with Pachyderm's semantics (reference 4.4):
-- the response carries the datum's env (`K=V` lines). No `.env` file is written: the SDK
-  reads the absolute `/pfs/.env`, which a rewritten root can never be, and writing a file per
-  datum costs a quarter of the per-datum budget here;
+- the response carries the datum's env (`K=V` lines), and with `/pfs` at its literal path
+  (`pfsmount`) so does `/pfs/.env`, which pachyderm_sdk's `batch_datum()` loads after each
+  call. When `/pfs` is rewritten no `.env` is written: the SDK's absolute `/pfs/.env` cannot
+  be rewritten, and a file per datum costs a quarter of the per-datum budget here;
 - the NEXT call reports the previous datum's result: a non-empty `error` is a failed attempt,
   after which the process is killed and restarted;
 - a process that exits on its own fails its datum ("user code exited prematurely");
 - after the last datum, the pending call is answered CANCELLED and the process is killed.
-The scratch root is a fixed path per slot (cmd's `/pfs` is rewritten once), re-populated for
-every datum: fresh `<root>/<input name>` dirs and an empty `<root>/out`. The messages are
-encoded by `capstone_cli.protocol.nextdatum` (the same wire bytes as pachyderm_sdk, without its
-import cost).
+The scratch root is a fixed path per slot (bound on `/pfs` once, or cmd's `/pfs` rewritten
+once), re-populated for every datum: fresh `<root>/<input name>` dirs and an empty
+`<root>/out`. The messages are encoded by `capstone_cli.protocol.nextdatum` (the same wire
+bytes as pachyderm_sdk, without its import cost).
 
 Per datum the worker waits on one gRPC round trip (~0.3 ms here) plus what the engine does
 between a result and the next offer (collect outputs, re-populate), so the rest is moved out of
@@ -237,6 +238,8 @@ class _Slot:
             result.download_bytes, result.download_seconds = dl.bytes, dl.seconds
             env = dict(datum_vars(datum, self.pfs))
             lines = [f"{k}={v}" for k, v in env.items()]
+            if self.ctx.literal:  # pachyderm_sdk's batch_datum() loads /pfs/.env, as a worker's
+                (self.root / ".env").write_text("".join(line + "\n" for line in lines))
             t0 = time.perf_counter()
             try:
                 proc, endpoint = self.start()

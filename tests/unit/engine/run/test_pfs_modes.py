@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from capstone_cli.engine import images
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
@@ -89,3 +90,41 @@ def test_literal_pfs_globs_relative_paths_and_leaves_no_mount(store: Store, mode
         assert out["/var"] == b"/pfs/in/d\n"
     # nothing was mounted in the machine's namespace (pid 1's), during or after the run
     assert " /pfs " not in Path("/proc/1/mountinfo").read_text()
+
+
+SDK_STAGE = """
+import os
+from pachyderm_sdk import batch_all_datums
+
+@batch_all_datums
+def main():
+    name = os.path.basename(os.environ["in"])
+    with open(os.environ["in"]) as src, open(f"/pfs/out/{name}", "w") as dst:
+        dst.write(src.read().upper())
+
+main()
+"""
+
+
+def test_pachyderm_sdk_batch_all_datums_reads_pfs_env(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's decorator, unmodified: it loads each datum's env from `/pfs/.env`."""
+    monkeypatch.delenv(MODE_ENV, raising=False)
+    if not pfs_mode().literal:
+        pytest.skip(f"no mount namespace here: {pfs_mode().reason}")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "stage.py").write_text(SDK_STAGE)
+    images.map_image(store.home, "sdk-stage:1", code)
+    put(store, "in", {"/a": b"abc", "/b": b"def"})
+    spec = make_spec(
+        "sdk",
+        ["python", "stage.py"],
+        pfs("in", "/*"),
+        transform={"image": "sdk-stage:1", "datumBatching": True},
+    )
+    P.create_pipeline(store, spec)
+    (job,) = R.run_pending(store)
+    assert job.state == "JOB_SUCCESS", job.reason
+    assert tree(store, "sdk") == {"/a": b"ABC", "/b": b"DEF"}
