@@ -31,13 +31,8 @@ from capstone_cli.errors import SpecError
 from capstone_cli.specs.input_rules import cron_problem
 from capstone_cli.specs.jsonnet_reader import load_template_documents
 from capstone_cli.specs.rules import parse_duration, validate_document
-from capstone_cli.specs.yaml_reader import (
-    canonicalize,
-    load_spec_documents,
-    parse_spec_text,
-    request_flags,
-    to_snake,
-)
+from capstone_cli.specs.spec_schema import canonicalize, request_flags, to_snake
+from capstone_cli.specs.yaml_reader import load_spec_documents, parse_spec_text
 
 __all__ = [
     "BUILTIN_DEFAULTS",
