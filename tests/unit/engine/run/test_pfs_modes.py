@@ -93,12 +93,15 @@ def test_literal_pfs_globs_relative_paths_and_leaves_no_mount(store: Store, mode
 
 
 SDK_STAGE = """
-import os
+import os, sys
 from pachyderm_sdk import batch_all_datums
 
 @batch_all_datums
 def main():
     name = os.path.basename(os.environ["in"])
+    if sys.argv[1] == "link":  # the shuffle idiom, in a batching worker
+        os.symlink(os.environ["in"], f"/pfs/out/{name}")
+        return
     with open(os.environ["in"]) as src, open(f"/pfs/out/{name}", "w") as dst:
         dst.write(src.read().upper())
 
@@ -106,10 +109,23 @@ main()
 """
 
 
+@pytest.mark.parametrize(
+    ("how", "extra", "expected"),
+    [
+        ("upper", {}, {"/a": b"ABC", "/b": b"DEF"}),
+        ("link", {"empty_files": True}, {"/a": b"abc", "/b": b"def"}),
+    ],
+)
 def test_pachyderm_sdk_batch_all_datums_reads_pfs_env(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    extra: dict[str, bool],
+    expected: dict[str, bytes],
 ) -> None:
-    """The SDK's decorator, unmodified: it loads each datum's env from `/pfs/.env`."""
+    """The SDK's decorator, unmodified: it loads each datum's env from `/pfs/.env`; a symlink
+    to an `empty_files` input is stored with the input's real contents here too."""
     monkeypatch.delenv(MODE_ENV, raising=False)
     if not pfs_mode().literal:
         pytest.skip(f"no mount namespace here: {pfs_mode().reason}")
@@ -120,11 +136,11 @@ def test_pachyderm_sdk_batch_all_datums_reads_pfs_env(
     put(store, "in", {"/a": b"abc", "/b": b"def"})
     spec = make_spec(
         "sdk",
-        ["python", "stage.py"],
-        pfs("in", "/*"),
+        ["python", "stage.py", how],
+        pfs("in", "/*", **extra),
         transform={"image": "sdk-stage:1", "datumBatching": True},
     )
     P.create_pipeline(store, spec)
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS", job.reason
-    assert tree(store, "sdk") == {"/a": b"ABC", "/b": b"DEF"}
+    assert tree(store, "sdk") == expected
