@@ -90,7 +90,8 @@ def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
 
 
 def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
-    """Per-datum variables of reference 4.2, pointing into the scratch root."""
+    """Per-datum variables of reference 4.2, pointing into `root`: `/pfs` when it is at its
+    literal path, else the scratch root."""
     env: dict[str, str] = {"PACH_DATUM_ID": datum.id, "CAPSTONE_PFS_ROOT": str(root)}
     for inp in datum.inputs:
         path = inp.file.path.rstrip("/")
@@ -104,7 +105,8 @@ def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
 
 
 def command_line(cmd: tuple[str, ...], root: Path) -> list[str]:
-    """`/pfs` rewritten to the scratch root; `python`/`python3` run as this interpreter."""
+    """`/pfs` rewritten to `root` (unchanged when literal); `python`/`python3` run as this
+    interpreter."""
     args = [rewrite_pfs(a, root) for a in cmd]
     if args and args[0] in ("python", "python3"):
         args[0] = sys.executable
