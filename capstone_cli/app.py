@@ -141,6 +141,7 @@ def main_options(
 
 def _register() -> None:
     from capstone_cli.commands import (
+        branch,
         dashboard,
         data,
         datums,
@@ -149,6 +150,7 @@ def _register() -> None:
         images,
         jobs,
         pipelines,
+        project,
         repo,
         stages,
         status,
@@ -157,6 +159,8 @@ def _register() -> None:
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
+    app.add_typer(project.app, name="project", rich_help_panel="Data")
+    app.add_typer(branch.app, name="branch", rich_help_panel="Data")
     data.register(app)
     stages.register(app)
     datums.register(app)
