@@ -6,13 +6,16 @@ closes) serves a pool of generated JPEGs; each TSV line points at one of them. E
 with a small image size and `weights: none` so that 50k lines fit on 2 cores. Per stage: wall
 time (its job's start to finish, which includes waiting for the stage before it), worker
 seconds (the engine's summed datum processing time: what the per-line costs compare), lines per
-second of worker time, and peak RSS (of the stage's worker
+second of worker time, the engine's per-datum profile (ms laying out inputs, waiting on the
+worker, persisting outputs; from the store's datum rows), and peak RSS (of the stage's worker
 processes, sampled from /proc every 0.2 s). Then the largest TSV grows by 1% and trains again:
-only the new chunks should go through images and features.
+only the new chunks should go through images and features. The table is printed (and with
+`--write-results` written) after each size, so a stopped run keeps the sizes it finished.
 
 Goals (issue 18): per-line cost within 20% from the middle size to the largest, peak RSS per
 stage within 25%, images stage >= 0.8x the local decode loop (same imaging, same threads,
-measured in this run), incremental re-run (without the model stage) <= 5% of the full run.
+measured in this run; the stage's rate is lines per second of its job's wall time, as the
+loop's is), incremental re-run (without the model stage) <= 5% of the full run.
 
     .venv/bin/python benchmarks/bench_scale.py --sizes 1000,10000,50000 [--write-results]
 """
@@ -214,7 +217,7 @@ def table(results: dict[int, dict[str, Any]], local_rate: float, grown: dict[str
 
         full, again = no_model(largest), no_model(grown)
         runs = ", ".join(
-            f"{stage} {s['processed']} run / {s['skipped']} skipped"
+            f"{stage} {s['processed']} run / {s['skipped']} skipped in {s['seconds']:.1f} s"
             for stage, s in grown["stages"].items()
         )
         lines.append(
