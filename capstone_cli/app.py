@@ -145,7 +145,9 @@ def _register() -> None:
         dashboard,
         data,
         datums,
+        doctor,
         fsck,
+        images,
         jobs,
         pipelines,
         project,
@@ -167,6 +169,8 @@ def _register() -> None:
     jobs.register(app)
     status.register(app)
     fsck.register(app)
+    doctor.register(app)
+    app.add_typer(images.app, name="image", rich_help_panel="Pipelines")
     dashboard.register(app)
     serve.register(app)
 

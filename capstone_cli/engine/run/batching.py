@@ -3,17 +3,18 @@
 Each worker slot runs a real gRPC server (127.0.0.1, ephemeral port) implementing
 `/pachyderm.worker.Worker/NextDatum`, starts `transform.cmd` once with `PPS_WORKER_GRPC_PORT`
 pointing at it, and serves datums one by one with Pachyderm's semantics (reference 4.4):
-- the response carries the datum's env (`K=V` lines). No `.env` file is written: the SDK
-  reads the absolute `/pfs/.env`, which a rewritten root can never be, and writing a file per
-  datum costs a quarter of the per-datum budget here;
+- the response carries the datum's env (`K=V` lines), and with `/pfs` at its literal path
+  (`pfsmount`) so does `/pfs/.env`, which pachyderm_sdk's `batch_datum()` loads after each
+  call. When `/pfs` is rewritten no `.env` is written: the SDK's absolute `/pfs/.env` cannot
+  be rewritten, and a file per datum costs a quarter of the per-datum budget here;
 - the NEXT call reports the previous datum's result: a non-empty `error` is a failed attempt,
   after which the process is killed and restarted;
 - a process that exits on its own fails its datum ("user code exited prematurely");
 - after the last datum, the pending call is answered CANCELLED and the process is killed.
-The scratch root is a fixed path per slot (cmd's `/pfs` is rewritten once), re-populated for
-every datum: fresh `<root>/<input name>` dirs and an empty `<root>/out`. The messages are
-encoded by `capstone_cli.protocol.nextdatum` (the same wire bytes as pachyderm_sdk, without its
-import cost).
+The scratch root is a fixed path per slot (bound on `/pfs` once, or cmd's `/pfs` rewritten
+once), re-populated for every datum: fresh `<root>/<input name>` dirs and an empty
+`<root>/out`. The messages are encoded by `capstone_cli.protocol.nextdatum` (the same wire
+bytes as pachyderm_sdk, without its import cost).
 
 Per datum the worker waits on one gRPC round trip (~0.3 ms here) plus what the engine does
 between a result and the next offer (collect outputs, re-populate), so the rest is moved out of
@@ -31,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -50,7 +50,8 @@ from capstone_cli.engine.run.executor import (
 from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.run.orphans import WorkerRecord
-from capstone_cli.engine.run.scratch import collect_outputs, remove_tree, rewrite_pfs
+from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.run.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.run.spawn import TICK_SECONDS, kill_group
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
@@ -163,6 +164,7 @@ class _Slot:
         self.slot = Slot(ctx, f"batch{index}", roots=1, report=report)
         self.scratch = self.slot.roots[0]
         self.root = self.slot.root
+        self.pfs = ctx.pfs(self.root)  # fixed for the slot: bound once, on the slot's thread
         # beside the root, not in it: a datum must not see the previous datum's outputs
         self.held = self.root.with_name(self.root.name + "-held")
         self.held.mkdir()
@@ -184,14 +186,14 @@ class _Slot:
         self.kill()
         self.endpoint = endpoint = WorkerEndpoint()
         env = dict(self.ctx.base_env)
-        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.root))
+        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.pfs))
         env[PROGRESS_ENV] = str(self.slot.progress_file)
         t = self.ctx.spec.transform
         lo = procid.boot_ticks()
         self.proc = subprocess.Popen(
-            command_line(t.cmd, self.root),
+            command_line(t.cmd, self.pfs),
             env=env,
-            cwd=rewrite_pfs(t.working_dir, self.root) if t.working_dir else None,
+            cwd=self.ctx.working_dir(self.pfs),
             stdin=subprocess.DEVNULL,
             stdout=self.log_fds["stdout"],
             stderr=self.log_fds["stderr"],
@@ -234,8 +236,10 @@ class _Slot:
             result.attempts = attempt
             dl = self.scratch.populate(store, datum, self.ctx.commits)
             result.download_bytes, result.download_seconds = dl.bytes, dl.seconds
-            env = dict(datum_vars(datum, self.root))
+            env = dict(datum_vars(datum, self.pfs))
             lines = [f"{k}={v}" for k, v in env.items()]
+            if self.ctx.literal:  # pachyderm_sdk's batch_datum() loads /pfs/.env, as a worker's
+                (self.root / ".env").write_text("".join(line + "\n" for line in lines))
             t0 = time.perf_counter()
             try:
                 proc, endpoint = self.start()
@@ -254,7 +258,7 @@ class _Slot:
             result.lines.extend(self.new_lines())
             if reason is None:
                 try:
-                    result.outputs = collect_outputs(self.root / "out")
+                    result.outputs = collect_outputs(self.root / "out", self.scratch.view(self.pfs))
                     result.state = J.D_SUCCESS
                 except InvalidNameError as exc:
                     reason = exc.message
@@ -275,9 +279,12 @@ class _Slot:
     def _hold(self, store: Store, result: DatumResult, emit: Callable[[DatumResult], None]) -> None:
         """Keep a successful result's outputs past the next populate, to persist it later."""
         self.flush(store, emit)
-        held: list[tuple[str, Path]] = []
+        held: list[Output] = []
         try:
             for i, (path, local) in enumerate(result.outputs):
+                if isinstance(local, StoredBlob):  # already in the store
+                    held.append((path, local))
+                    continue
                 dest = self.held / str(i)
                 # realpath: os.link's follow_symlinks is not honoured by Linux link(2)
                 os.link(os.path.realpath(local), dest)
@@ -310,10 +317,10 @@ class _Slot:
         env = dict(self.ctx.base_env)
         env.update(datum_env)
         err = self.slot.launcher.run(
-            command_line(t.err_cmd, self.root),
-            "\n".join(rewrite_pfs(s, self.root) for s in t.err_stdin),
+            command_line(t.err_cmd, self.pfs),
+            "\n".join(rewrite_pfs(s, self.pfs) for s in t.err_stdin),
             env,
-            rewrite_pfs(t.working_dir, self.root) if t.working_dir else None,
+            self.ctx.working_dir(self.pfs),
             self.ctx.spec.datum_timeout,
         )
         result.lines.extend(err.lines)

@@ -22,10 +22,11 @@ from capstone_cli.engine.datums.listing import Datum
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run.logs import Line, write_lines
+from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.run.pfsmount import bind_pfs, datum_pfs, unbind_pfs
 from capstone_cli.engine.run.scratch import (
     Download,
     ScratchRoot,
-    collect_outputs,
     remove_tree,
     rewrite_pfs,
     scratch_base,
@@ -56,6 +57,22 @@ class JobContext:
     job_seq: int
     commits: dict[tuple[str, str], int | None]
     base_env: dict[str, str] = field(default_factory=dict)
+    literal: bool = False  # `/pfs` at its literal path (`pfsmount`), else rewritten
+    image_dir: Path | None = None  # the mapped directory of transform.image (`images`)
+
+    def pfs(self, root: Path) -> Path:
+        """Bind `root` on `/pfs` for this thread when literal; the path the process uses."""
+        if self.literal:
+            bind_pfs(root)
+        return datum_pfs(root, self.literal)
+
+    def working_dir(self, pfs: Path) -> str | None:
+        """transform.working_dir (it overrides the image's WORKDIR), else the mapped image's
+        directory, else None (the runner's own directory)."""
+        t = self.spec.transform
+        if t.working_dir:
+            return rewrite_pfs(t.working_dir, pfs)
+        return str(self.image_dir) if self.image_dir is not None else None
 
 
 def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
@@ -73,7 +90,8 @@ def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
 
 
 def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
-    """Per-datum variables of reference 4.2, pointing into the scratch root."""
+    """Per-datum variables of reference 4.2, pointing into `root`: `/pfs` when it is at its
+    literal path, else the scratch root."""
     env: dict[str, str] = {"PACH_DATUM_ID": datum.id, "CAPSTONE_PFS_ROOT": str(root)}
     for inp in datum.inputs:
         path = inp.file.path.rstrip("/")
@@ -87,7 +105,8 @@ def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
 
 
 def command_line(cmd: tuple[str, ...], root: Path) -> list[str]:
-    """`/pfs` rewritten to the scratch root; `python`/`python3` run as this interpreter."""
+    """`/pfs` rewritten to `root` (unchanged when literal); `python`/`python3` run as this
+    interpreter."""
     args = [rewrite_pfs(a, root) for a in cmd]
     if args and args[0] in ("python", "python3"):
         args[0] = sys.executable
@@ -101,7 +120,7 @@ class DatumResult:
     state: str
     reason: str = ""
     attempts: int = 0
-    outputs: list[tuple[str, Path]] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     download_bytes: int = 0
     download_seconds: float = 0.0
@@ -167,6 +186,7 @@ class Slot:
     def close(self) -> None:
         self.launcher.close()
         remove_tree(self.io_dir)
+        unbind_pfs()
         for scratch in self.roots:
             scratch.close()
 
@@ -222,9 +242,10 @@ def run_datum(
     tries = max(1, spec.datum_tries)
     scratch = prepared.scratch
     root = scratch.path
-    cwd = rewrite_pfs(t.working_dir, root) if t.working_dir else None
-    cmd = command_line(t.cmd, root)
-    stdin = "\n".join(rewrite_pfs(s, root) for s in t.stdin)
+    pfs = ctx.pfs(root)
+    cwd = ctx.working_dir(pfs)
+    cmd = command_line(t.cmd, pfs)
+    stdin = "\n".join(rewrite_pfs(s, pfs) for s in t.stdin)
     for attempt in range(1, tries + 1):
         result.attempts = attempt
         if attempt > 1:  # every attempt starts from freshly laid out inputs and an empty out/
@@ -233,7 +254,7 @@ def run_datum(
         result.download_bytes = prepared.download.bytes
         result.download_seconds = prepared.download.seconds
         env = dict(ctx.base_env)
-        env.update(datum_vars(datum, root))
+        env.update(datum_vars(datum, pfs))
         env[PROGRESS_ENV] = str(slot.progress_file)
         proc = slot.launcher.run(
             cmd,
@@ -251,7 +272,7 @@ def run_datum(
         result.lines.extend(proc.lines)
         if proc.ok:
             try:
-                result.outputs = collect_outputs(root / "out")
+                result.outputs = collect_outputs(root / "out", scratch.view(pfs))
                 faults.checkpoint("executor.datum.outputs")
                 result.state = jobsmod.D_SUCCESS
                 persist(store, ctx, result)
@@ -263,8 +284,8 @@ def run_datum(
         result.reason = proc.reason
         if t.err_cmd:
             err = slot.launcher.run(
-                command_line(t.err_cmd, root),
-                "\n".join(rewrite_pfs(s, root) for s in t.err_stdin),
+                command_line(t.err_cmd, pfs),
+                "\n".join(rewrite_pfs(s, pfs) for s in t.err_stdin),
                 env,
                 cwd,
                 spec.datum_timeout,
@@ -290,10 +311,13 @@ def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
     with store.transaction():
         rows = []
         for path, local in result.outputs:
-            try:
-                digest, size = store.blobs.put_file(local)
-            except OSError as exc:
-                raise StoreWriteError(f"cannot read output {local}: {exc.strerror}") from exc
+            if isinstance(local, StoredBlob):  # a symlink to an `empty_files` input
+                digest, size = local.digest, local.size
+            else:
+                try:
+                    digest, size = store.blobs.put_file(local)
+                except OSError as exc:
+                    raise StoreWriteError(f"cannot read output {local}: {exc.strerror}") from exc
             rows.append((ctx.job_seq, d.id, path, digest, size))
             faults.checkpoint("executor.persist.blob")
             up_bytes += size

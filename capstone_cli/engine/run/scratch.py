@@ -19,12 +19,11 @@ from functools import partial
 from pathlib import Path
 
 from capstone_cli.engine.datums.listing import Datum
-from capstone_cli.engine.names import clean_file_path
 from capstone_cli.engine.run.orphans import kill_orphans
+from capstone_cli.engine.run.outputs import DatumView
 from capstone_cli.engine.store.blobs import INLINE_MAX
 from capstone_cli.engine.store.records import Commit
 from capstone_cli.engine.store.store import Store
-from capstone_cli.errors import InvalidNameError
 
 _PFS = re.compile(r"(^|[\s\"'=:(,])/pfs(?=$|[/\s\"';),])")
 _LINK_SAFE = os.geteuid() != 0 if hasattr(os, "geteuid") else True
@@ -150,6 +149,9 @@ class ScratchRoot:
         (path / "out").mkdir(parents=True)
         self.dirs: set[str] = set()
         self.files: list[Path] = []
+        self.inputs: frozenset[str] = frozenset()
+        # root-relative path -> (digest, size) of each `empty_files` placeholder
+        self.placeholders: dict[str, tuple[bytes, int]] = {}
         self._commits: dict[int, Commit] = {}  # a job's input commits are fixed
 
     def populate(
@@ -181,6 +183,8 @@ class ScratchRoot:
             (self.path / new).mkdir(exist_ok=True)
         self.dirs = dirs
         self.files = []
+        self.inputs = frozenset(inp.name for inp in datum.inputs)
+        self.placeholders = {}
         total = 0
         seen: set[str] = set()
         for rel, digest, size, empty in files:
@@ -190,6 +194,7 @@ class ScratchRoot:
             dest = self.path / rel
             if empty:
                 dest.touch()
+                self.placeholders[rel] = (digest, size)
             else:
                 _place_blob(store, digest, size, dest)
                 total += size
@@ -199,6 +204,10 @@ class ScratchRoot:
             for entry in entries:
                 remove_tree(Path(entry.path))
         return Download(total, time.perf_counter() - t0)
+
+    def view(self, pfs: Path) -> DatumView:
+        """The populated datum as its process saw it, `/pfs` being `pfs` (for its outputs)."""
+        return DatumView(self.path, pfs, self.inputs, self.placeholders)
 
     def close(self) -> None:
         remove_tree(self.path)
@@ -220,46 +229,3 @@ def _ancestors(rel: str) -> list[str]:
     """`a/b/c` -> [`a`, `a/b`, `a/b/c`] (relative directory paths)."""
     parts = rel.strip("/").split("/")
     return ["/".join(parts[: i + 1]) for i in range(len(parts)) if parts[i]]
-
-
-def collect_outputs(out: Path) -> list[tuple[str, Path]]:
-    """(repo path, local file) for every regular file under `out`, symlinks dereferenced.
-
-    Empty directories and FIFOs are not stored, as in Pachyderm. A name Pachyderm would refuse
-    raises InvalidNameError ("cannot upload file produced by the user code"). One `scandir`
-    per directory (an empty `out/`, the common no-output case, is one system call).
-    """
-    found: list[tuple[str, Path]] = []
-    _collect(str(out), "", found, 0)
-    found.sort()
-    return found
-
-
-_MAX_DEPTH = 256  # a symlink loop ends here (os.walk would stop at ELOOP/ENAMETOOLONG)
-
-
-def _collect(directory: str, prefix: str, found: list[tuple[str, Path]], depth: int) -> None:
-    try:
-        with os.scandir(directory) as entries:
-            listed = list(entries)
-    except OSError:
-        return  # not a directory (any more), or unreadable: os.walk skips it too
-    for entry in listed:
-        rel = prefix + "/" + entry.name
-        try:
-            if entry.is_dir():  # follows symlinks, as os.walk(followlinks=True)
-                if depth < _MAX_DEPTH:
-                    _collect(entry.path, rel, found, depth + 1)
-                continue
-            if not entry.is_file():  # also follows symlinks: a dangling one is neither
-                continue  # FIFO, socket, device
-        except OSError:
-            continue
-        try:
-            path = clean_file_path(rel)
-        except InvalidNameError as exc:
-            raise InvalidNameError(
-                f"cannot upload file produced by the user code: {exc.message}",
-                hint=exc.hint,
-            ) from exc
-        found.append((path, Path(entry.path)))

@@ -37,6 +37,9 @@ def test_tutorial_inputs(specs: Path) -> None:
     assert by_name["images"]["input"] == {"pfs": {"repo": "rawdata", "glob": "/*/*"}}
     assert by_name["images"]["parallelismSpec"] == {"constant": 20}
     assert by_name["images"]["autoscaling"] is True
+    # one long-lived worker per slot (pachd's transform.datumBatching), not a process per chunk
+    batched = {name for name, spec in by_name.items() if spec["transform"].get("datumBatching")}
+    assert batched == {"images", "features", "consolidate", "model", "predict"}
     join = by_name["consolidate"]["input"]["join"]
     assert join[0]["pfs"] == {"repo": "rawdata", "glob": "/*/(*)", "joinOn": "$1"}
     assert join[1]["pfs"] == {"repo": "features", "glob": "/(*)", "joinOn": "$1"}

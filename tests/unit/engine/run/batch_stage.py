@@ -37,7 +37,11 @@ class CopyStage:
             (ctx.out / src.name).symlink_to(src)
         elif mode == "list":  # what this datum can see of /pfs, besides out/
             root = Path(os.environ["CAPSTONE_PFS_ROOT"])
-            seen = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.parts[-1] != "out")
+            seen = sorted(
+                str(p.relative_to(root))
+                for p in root.rglob("*")
+                if p.parts[-1] != "out" and not p.name.startswith(".")  # /pfs/.env
+            )
             (ctx.out / src.name).write_text("\n".join(p for p in seen if not p.startswith("out/")))
         else:
             shutil.copy(src, ctx.out / src.name)

@@ -9,7 +9,7 @@ import pytest
 
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
-from capstone_cli.engine.run.scratch import collect_outputs
+from capstone_cli.engine.run.outputs import collect_outputs
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import InvalidNameError
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
@@ -65,12 +65,18 @@ def test_collect_outputs_follows_symlinks_and_skips_what_is_not_a_file(tmp_path:
     _touch(elsewhere / "sub" / "g")
     (out / "link-file").symlink_to(elsewhere / "f")
     (out / "link-dir").symlink_to(elsewhere / "sub")
-    (out / "dangling").symlink_to(tmp_path / "missing")
     os.mkfifo(out / "fifo")
     found = collect_outputs(out)
     assert [p for p, _ in found] == ["/d/e/deep", "/link-dir/g", "/link-file", "/top"]
     assert dict(found)["/link-dir/g"] == out / "link-dir" / "g"
     assert collect_outputs(tmp_path / "nothing-here") == []
+
+
+def test_collect_outputs_fails_on_a_dangling_symlink_as_pachyderm(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "dangling").symlink_to(tmp_path / "missing")
+    with pytest.raises(InvalidNameError, match="does not exist"):
+        collect_outputs(tmp_path / "out")
 
 
 def test_collect_outputs_refuses_a_name_pachyderm_refuses(tmp_path: Path) -> None:

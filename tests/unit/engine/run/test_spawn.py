@@ -15,6 +15,7 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.run import spawn
+from capstone_cli.engine.run.pfsmount import MODE_ENV, pfs_mode
 from capstone_cli.engine.store.store import Store
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
@@ -59,7 +60,10 @@ def test_user_process_gets_what_popen_would_give_it(
         assert not ignored & (1 << (sig - 1)), f"{sig!r} still ignored in user code"
 
 
-def test_command_is_looked_up_on_the_pipeline_path(store: Store, tmp_path: Path) -> None:
+def test_command_is_looked_up_on_the_pipeline_path(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MODE_ENV, "rewrite")  # the argument shows the rewriting
     bindir = tmp_path / "bin"
     bindir.mkdir()
     tool = bindir / "mytool"
@@ -82,7 +86,13 @@ def test_command_is_looked_up_on_the_pipeline_path(store: Store, tmp_path: Path)
     assert reasons == {"cannot run 'no-such-tool-xyz': No such file or directory"}
 
 
-def test_working_dir_is_rewritten_and_used(store: Store) -> None:
+@pytest.mark.parametrize("mode", ["literal", "rewrite"])
+def test_working_dir_is_rewritten_and_used(
+    store: Store, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv(MODE_ENV, mode)
+    if pfs_mode().mode != mode:
+        pytest.skip(f"no mount namespace here: {pfs_mode().reason}")
     put(store, "in", {"/a": b"1"})
     spec = make_spec(
         "wd", ["sh", "-c", "pwd > here"], pfs("in", "/*"), transform={"workingDir": "/pfs/out"}
@@ -91,7 +101,10 @@ def test_working_dir_is_rewritten_and_used(store: Store) -> None:
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS", job.reason
     here = tree(store, "wd")["/here"].decode().strip()
-    assert here.endswith("/out") and not here.startswith("/pfs")
+    if mode == "literal":  # as in a Pachyderm worker
+        assert here == "/pfs/out"
+    else:
+        assert here.endswith("/out") and not here.startswith("/pfs")
 
 
 def test_each_datum_sees_only_its_inputs_stdin_and_logs(store: Store) -> None:

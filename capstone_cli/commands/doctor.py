@@ -1,0 +1,28 @@
+"""`capstone doctor [--json]`: what this machine gives the embedded engine (the `/pfs` mode)."""
+
+from __future__ import annotations
+
+import typer
+
+from capstone_cli import ui
+from capstone_cli.commands import context
+from capstone_cli.commands.options import JsonOpt
+from capstone_cli.workflows.doctor import doctor as run_doctor
+
+
+def doctor(json_: JsonOpt = False) -> None:
+    """Say how datum processes see /pfs here (literal path or rewritten) and why."""
+    report = run_doctor(context.settings().home)
+    if json_:
+        ui.render_json(report.to_json())
+        return
+    ui.render_text(f"home: {report.home}")
+    if report.pfs.literal:
+        ui.render_text("/pfs: literal (a private mount namespace per worker)")
+    else:
+        ui.render_text(f"/pfs: rewritten to a scratch dir ({report.pfs.reason})")
+        ui.render_text("  code that builds /pfs/... paths itself will not find its files")
+
+
+def register(root: typer.Typer) -> None:
+    root.command(rich_help_panel="Workflows")(doctor)
