@@ -72,7 +72,7 @@ STAGE_PARAMS: dict[str, Schema] = {
     "consolidate": _object({"feature_dim": _count(2048)}),  # only used for an empty shard
     "model": _object(
         {
-            "epochs": _count(60),
+            "epochs": _count(30),
             "batch_size": _count(32),
             "max_len": _count(12),
             "vocab_size": _count(5000),
