@@ -141,12 +141,14 @@ def main_options(
 
 def _register() -> None:
     from capstone_cli.commands import (
+        branch,
         dashboard,
         data,
         datums,
         fsck,
         jobs,
         pipelines,
+        project,
         repo,
         stages,
         status,
@@ -155,6 +157,8 @@ def _register() -> None:
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
+    app.add_typer(project.app, name="project", rich_help_panel="Data")
+    app.add_typer(branch.app, name="branch", rich_help_panel="Data")
     data.register(app)
     stages.register(app)
     datums.register(app)

@@ -1,10 +1,13 @@
-"""Parse `REPO[@BRANCH_OR_COMMIT][:PATH]` references, as pachctl writes them."""
+"""Parse `[PROJECT/]REPO[@BRANCH_OR_COMMIT][:PATH]` references, as pachctl writes them.
+
+`repo` keeps the `PROJECT/` part when given; the backend places a bare name in its project.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capstone_cli.engine.names import check_repo_name, clean_file_path
+from capstone_cli.engine.names import RepoRef, clean_file_path
 from capstone_cli.errors import UsageError
 
 
@@ -26,10 +29,10 @@ def parse_ref(text: str, *, default_path: str = "/") -> FileRef:
             f"missing branch after '@' in {text!r}", hint="write REPO@BRANCH, e.g. rawdata@master"
         )
     try:
-        check_repo_name(repo)
+        RepoRef.parse(repo)
     except UsageError as exc:
         raise UsageError(
             f"invalid reference {text!r}: {exc.message}",
-            hint="write REPO@BRANCH[:PATH], e.g. images@master:/",
+            hint="write [PROJECT/]REPO@BRANCH[:PATH], e.g. images@master:/",
         ) from None
     return FileRef(repo, ref or "master", clean_file_path(path if sep else default_path))

@@ -28,6 +28,37 @@ class RepoInfo:
     size: int = 0  # bytes on the master head
     description: str = ""
     branches: list[str] = field(default_factory=list)
+    project: str = "default"
+
+    def to_json(self) -> dict[str, Any]:
+        return _json(self)
+
+    @property
+    def ref(self) -> str:
+        """`name` in the project default, `project/name` elsewhere, as references write it."""
+        return self.name if self.project == "default" else f"{self.project}/{self.name}"
+
+
+@dataclass
+class ProjectInfo:
+    name: str
+    description: str = ""
+    created: str = ""  # RFC 3339
+    repos: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return _json(self)
+
+
+@dataclass
+class BranchInfo:
+    """A branch: its head commit (None when empty), trigger and provenance, as pachd has them."""
+
+    repo: str
+    name: str
+    head: str | None = None
+    trigger: dict[str, Any] | None = None
+    provenance: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return _json(self)

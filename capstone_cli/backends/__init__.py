@@ -17,7 +17,7 @@ def open_backend(settings: Settings) -> Backend:
         return PachydermBackend.connect(settings.pachd_address, settings.project)
     from capstone_cli.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend(settings.home)
+    return EmbeddedBackend(settings.home, settings.project)
 
 
 def environment_error(exc: Exception) -> CapstoneError | None:

@@ -10,8 +10,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from capstone_cli.errors import UsageError
 from capstone_cli.results import (
     ApplyResult,
+    BranchInfo,
     CommitInfo,
     DatumInfo,
     FileEntry,
@@ -19,6 +21,7 @@ from capstone_cli.results import (
     JobInfo,
     LogLine,
     PipelineInfo,
+    ProjectInfo,
     RepoInfo,
     Upload,
 )
@@ -44,6 +47,45 @@ class Backend(ABC):
     name: str = ""
     local_paths: bool = False
     """Whether workers read this machine's files, so a TSV line may name a local image path."""
+
+    project: str = "default"
+    """The project that bare repo and pipeline names are in (`--project`, CAPSTONE_PROJECT)."""
+
+    # -- projects ------------------------------------------------------------------------
+    def create_project(self, name: str, description: str = "") -> ProjectInfo:
+        raise self._unsupported("projects")
+
+    def list_projects(self) -> list[ProjectInfo]:
+        raise self._unsupported("projects")
+
+    def inspect_project(self, name: str) -> ProjectInfo:
+        raise self._unsupported("projects")
+
+    def delete_project(self, name: str) -> None:
+        raise self._unsupported("projects")
+
+    # -- branches ------------------------------------------------------------------------
+    def create_branch(
+        self, repo: str, branch: str, head: str | None = None, trigger: dict[str, Any] | None = None
+    ) -> tuple[BranchInfo, str | None]:
+        """Create a branch or move it to `head` (a branch or commit of the repo); `trigger`:
+        {branch, size, commits, all}. Returns the branch and the commit set of the jobs a moved
+        head started (None when none)."""
+        raise self._unsupported("branches")
+
+    def list_branches(self, repo: str) -> list[BranchInfo]:
+        raise self._unsupported("branches")
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        raise self._unsupported("branches")
+
+    def _unsupported(self, what: str) -> UsageError:
+        """The refusal of a backend without these commands (the pachyderm one: pachctl has
+        them, and `--project` and `project/repo` references work there)."""
+        return UsageError(
+            f"capstone's {what} commands are not implemented for the {self.name} backend",
+            hint=f"use `pachctl` for {what} on a cluster, or the embedded backend",
+        )
 
     # -- repos ---------------------------------------------------------------------------
     @abstractmethod

@@ -36,7 +36,8 @@ from capstone_cli.backends.pachyderm_convert import (
     pipeline_info,
     spec_lines,
 )
-from capstone_cli.backends.pachyderm_files import PachydermFiles
+from capstone_cli.backends.pachyderm_projects import PachydermBranches, PachydermProjects
+from capstone_cli.engine.names import ref_of
 from capstone_cli.errors import NotFoundError, PachydermError, UsageError
 from capstone_cli.results import ApplyResult, DatumInfo, JobInfo, LogLine, PipelineInfo
 
@@ -50,7 +51,7 @@ POLL_DEADLINE_S = 10.0  # one InspectJobSet poll
 UNREACHABLE_GRACE_S = 30.0  # how long wait_commit_set tolerates a pachd that stopped answering
 
 
-class PachydermBackend(PachydermFiles, Backend):
+class PachydermBackend(PachydermProjects, PachydermBranches, Backend):
     """Backend operations as pachd RPCs in one project."""
 
     name = "pachyderm"
@@ -82,7 +83,8 @@ class PachydermBackend(PachydermFiles, Backend):
             channel.close()
 
     def _pipeline(self, name: str) -> pps.Pipeline:
-        return pps.Pipeline(name=name, project=pfs.Project(name=self.project))
+        ref = ref_of(name, self.project)
+        return pps.Pipeline(name=ref.name, project=pfs.Project(name=ref.project))
 
     def _job(self, pipeline: str, job_id: str) -> pps.Job:
         return pps.Job(pipeline=self._pipeline(pipeline), id=job_id)

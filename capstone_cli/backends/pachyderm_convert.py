@@ -81,6 +81,7 @@ def repo_info(info: pfs.RepoInfo) -> RepoInfo:
         size=size or int(info.size_bytes_upper_bound),
         description=info.description,
         branches=[branch.name for branch in info.branches],
+        project=(info.repo.project.name if info.repo.project else "") or "default",
     )
 
 

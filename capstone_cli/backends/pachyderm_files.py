@@ -14,6 +14,7 @@ from pachyderm_sdk.api import pfs
 
 from capstone_cli.backends.pachyderm_connect import RPC_FAILURES, rpc, rpc_error
 from capstone_cli.backends.pachyderm_convert import commit_info, file_entry, repo_info
+from capstone_cli.engine.names import ref_of
 from capstone_cli.errors import AuthError, ConflictError, InputError, NotFoundError
 from capstone_cli.results import CommitInfo, FileEntry, FilePage, RepoInfo, Upload
 
@@ -90,7 +91,9 @@ class PachydermFiles:
 
     # -- message builders ----------------------------------------------------------------
     def _repo(self, name: str) -> pfs.Repo:
-        return pfs.Repo(name=name, type="user", project=pfs.Project(name=self.project))
+        """A repo of the current project, or of the one a `project/name` reference names."""
+        ref = ref_of(name, self.project)
+        return pfs.Repo(name=ref.name, type="user", project=pfs.Project(name=ref.project))
 
     def _branch(self, repo: str, branch: str) -> pfs.Branch:
         return pfs.Branch(repo=self._repo(repo), name=branch)

@@ -33,7 +33,7 @@ def list_(json_: JsonOpt = False) -> None:
     ui.render_table(
         ["NAME", "CREATED", "SIZE (MASTER)", "DESCRIPTION"],
         [
-            (r.name, r.created[:19].replace("T", " "), ui.human_bytes(r.size), r.description)
+            (r.ref, r.created[:19].replace("T", " "), ui.human_bytes(r.size), r.description)
             for r in repos
         ],
         empty="no repos yet: create one with `capstone repo create NAME` or `capstone put`",
@@ -51,6 +51,7 @@ def inspect(name: str, json_: JsonOpt = False) -> None:
         ["FIELD", "VALUE"],
         [
             ("name", repo.name),
+            ("project", repo.project),
             ("type", repo.type),
             ("created", repo.created),
             ("size", ui.human_bytes(repo.size)),

@@ -11,6 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from capstone_cli.engine.names import RepoRef
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A branch trigger (pfs.Trigger): move this branch to the head of `branch` once the
+    conditions hold (any of them, or all with `all`). `size` is a human size ("1MB")."""
+
+    branch: str
+    size: str = ""
+    commits: int = 0
+    all: bool = False
+
 
 @dataclass(frozen=True)
 class PfsInput:
@@ -29,10 +42,16 @@ class PfsInput:
     s3: bool = False
     reference: bool = False
     repo_type: str = "user"
+    trigger: Trigger | None = None  # `pfs.trigger`: the input branch is created with it
 
     @property
     def input_name(self) -> str:
         return self.name or self.repo
+
+    @property
+    def repo_key(self) -> str:
+        """The store key of the input repo (`names.RepoRef`): `repo`, or `project/repo`."""
+        return RepoRef(self.project, self.repo).key
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ glob characters, no `.` or `..` segments.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from capstone_cli.errors import InvalidNameError
 
@@ -28,6 +29,64 @@ def check_repo_name(name: str, what: str = "repo") -> str:
 
 def check_branch_name(name: str) -> str:
     return check_repo_name(name, "branch")
+
+
+def check_project_name(name: str) -> str:
+    return check_repo_name(name, "project")
+
+
+DEFAULT_PROJECT = "default"
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repo (or a pipeline, whose output repo it names) as Pachyderm identifies it: a project
+    and a name. The same name in two projects is two repos.
+
+    The store keys a repo by `key`: the bare name in the project `default` (so stores made before
+    projects existed keep their keys) and `project/name` elsewhere, which is also how a user
+    writes it in a reference (`staging/edges@master:/a`).
+    """
+
+    project: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return self.name if self.project == DEFAULT_PROJECT else f"{self.project}/{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.project}/{self.name}"
+
+    def check(self) -> RepoRef:
+        """Itself, once both names are valid (InvalidNameError otherwise)."""
+        check_project_name(self.project)
+        check_repo_name(self.name)
+        return self
+
+    @classmethod
+    def parse(cls, text: str, project: str = DEFAULT_PROJECT) -> RepoRef:
+        """`name` (in `project`) or `project/name`; both names checked."""
+        proj, sep, name = text.rpartition("/")
+        ref = cls(proj if sep else project, name)
+        if "/" in proj:
+            raise InvalidNameError(
+                f"invalid repo reference {text!r}: at most one '/' (PROJECT/REPO)",
+                hint="write the repo as NAME or PROJECT/NAME",
+            )
+        return ref.check()
+
+
+def ref_of(text: str, project: str = DEFAULT_PROJECT) -> RepoRef:
+    """The repo or pipeline the user wrote as `name` (in `project`) or `project/name`;
+    unchecked, so that looking up a bad name says "not found" (`RepoRef.check` checks)."""
+    proj, sep, name = text.rpartition("/")
+    return RepoRef(proj if sep else project, name)
+
+
+def key_of(text: str, project: str = DEFAULT_PROJECT) -> str:
+    """`ref_of(text, project).key`."""
+    return ref_of(text, project).key
 
 
 def check_pipeline_name(name: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capstone_cli.engine.inputs import Input
+from capstone_cli.engine.names import RepoRef
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,8 @@ class PipelineSpec:
     s3_out: bool = False
     effective: dict[str, Any] = field(default_factory=dict)  # canonical camelCase request
     source: str = ""  # file it was read from, for error messages
+
+    @property
+    def key(self) -> str:
+        """The store key of the pipeline and its output repo (`names.RepoRef`)."""
+        return RepoRef(self.project, self.name).key

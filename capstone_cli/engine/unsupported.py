@@ -43,6 +43,11 @@ def _input_refusals(node: Any, path: str) -> Iterator[tuple[str, str, str]]:
     pfs = node.get("pfs")
     if isinstance(pfs, dict) and pfs.get("s3") is True:
         yield f"{path}.pfs.s3", "an S3 input is", f"remove `s3`, {_ELSEWHERE}"
+    trigger = pfs.get("trigger") if isinstance(pfs, dict) else None
+    for key in ("rateLimitSpec", "cronSpec"):
+        if isinstance(trigger, dict) and trigger.get(key):
+            hint = f"trigger on size or commits instead, {_ELSEWHERE}"
+            yield f"{path}.pfs.trigger.{key}", "a timed trigger is", hint
     for kind in _COMBINED:
         for i, child in enumerate(node.get(kind) or []):
             yield from _input_refusals(child, f"{path}.{kind}[{i}]")

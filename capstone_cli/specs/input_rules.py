@@ -13,8 +13,8 @@ from typing import Any
 
 from capstone_cli.engine.datums.glob import compile_glob
 from capstone_cli.errors import SpecError
-from capstone_cli.specs.yaml_reader import FieldPath as Path
-from capstone_cli.specs.yaml_reader import fail
+from capstone_cli.specs.spec_schema import FieldPath as Path
+from capstone_cli.specs.spec_schema import fail
 
 _GO_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {

@@ -23,21 +23,18 @@ from capstone_cli.engine.inputs import (
     Input,
     JoinInput,
     PfsInput,
+    Trigger,
     UnionInput,
     input_name,
 )
+from capstone_cli.engine.names import DEFAULT_PROJECT, RepoRef
 from capstone_cli.engine.pipeline_spec import PipelineSpec, Transform
 from capstone_cli.errors import SpecError
 from capstone_cli.specs.input_rules import cron_problem
 from capstone_cli.specs.jsonnet_reader import load_template_documents
 from capstone_cli.specs.rules import parse_duration, validate_document
-from capstone_cli.specs.yaml_reader import (
-    canonicalize,
-    load_spec_documents,
-    parse_spec_text,
-    request_flags,
-    to_snake,
-)
+from capstone_cli.specs.spec_schema import canonicalize, request_flags, to_snake
+from capstone_cli.specs.yaml_reader import load_spec_documents, parse_spec_text
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -65,7 +62,6 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "datumTries": 3,
     "reprocessSpec": "until_success",
 }
-DEFAULT_PROJECT = "default"
 
 
 def clean_path(path: str) -> str:
@@ -86,12 +82,12 @@ def _merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def _effective(doc: dict[str, Any]) -> dict[str, Any]:
+def _effective(doc: dict[str, Any], default_project: str) -> dict[str, Any]:
     merged: dict[str, Any] = _merge_patch(BUILTIN_DEFAULTS, doc)
     pipeline = merged.setdefault("pipeline", {})
     project = pipeline.get("project") or {}
     if not project.get("name"):  # pachctl fills the project from its context
-        pipeline["project"] = {**project, "name": DEFAULT_PROJECT}
+        pipeline["project"] = {**project, "name": default_project}
     return merged
 
 
@@ -99,15 +95,38 @@ def _seconds(value: Any) -> float | None:
     return None if value in (None, "") else parse_duration(value)
 
 
-def _build_input(node: dict[str, Any], pipeline: str, project: str) -> Input:
+def _trigger(pfs: dict[str, Any], pipeline: str, triggers: dict[str, int]) -> tuple[str, Any]:
+    """The input branch and its trigger, as pachd's setInputDefaults: a triggered input without
+    a branch reads `<pipeline>-trigger-<n>` (n counted per repo from 1), triggered on master."""
+    t = pfs.get("trigger")
+    if t is None:
+        return pfs.get("branch") or "master", None
+    trigger = Trigger(
+        branch=t.get("branch") or "master",
+        size=str(t.get("size") or ""),
+        commits=int(t.get("commits") or 0),
+        all=bool(t.get("all")),
+    )
+    if pfs.get("branch"):
+        return pfs["branch"], trigger
+    triggers[pfs["repo"]] = triggers.get(pfs["repo"], 0) + 1
+    return f"{pipeline}-trigger-{triggers[pfs['repo']]}", trigger
+
+
+def _build_input(
+    node: dict[str, Any], pipeline: str, project: str, triggers: dict[str, int] | None = None
+) -> Input:
     """The typed tree with pachd's input defaults; combined inputs sorted by input name."""
+    triggers = {} if triggers is None else triggers
     if node.get("pfs"):
         pfs = node["pfs"]
+        branch, trigger = _trigger(pfs, pipeline, triggers)
         return PfsInput(
             repo=pfs["repo"],
             glob=clean_path(pfs.get("glob") or "/"),
             name=pfs.get("name") or pfs["repo"],
-            branch=pfs.get("branch") or "master",
+            branch=branch,
+            trigger=trigger,
             project=pfs.get("project") or project,
             join_on=pfs.get("joinOn") or "",
             group_by=pfs.get("groupBy") or "",
@@ -136,7 +155,7 @@ def _build_input(node: dict[str, Any], pipeline: str, project: str) -> Input:
     }
     for kind, cls in kinds.items():
         if node.get(kind):
-            children = [_build_input(child, pipeline, project) for child in node[kind]]
+            children = [_build_input(child, pipeline, project, triggers) for child in node[kind]]
             return cls(tuple(sorted(children, key=input_name)))  # stable, like pps.SortInput
     raise AssertionError(f"input node passed validation without a type: {node!r}")
 
@@ -157,14 +176,17 @@ def _build_transform(transform: dict[str, Any]) -> Transform:
     )
 
 
-def parse_spec(doc: dict[str, Any], source: str) -> PipelineSpec:
+def parse_spec(
+    doc: dict[str, Any], source: str, default_project: str = DEFAULT_PROJECT
+) -> PipelineSpec:
     """Validate one spec document (snake or camel keys) and return it typed, defaults filled.
 
-    `source` is the location label used in errors (`specs/x.yaml` or `specs/x.yaml[1]`).
+    `source` is the location label used in errors (`specs/x.yaml` or `specs/x.yaml[1]`); a spec
+    without `pipeline.project.name` is in `default_project` (pachctl's current project).
     """
     canonical = canonicalize(doc, source)
     validate_document(canonical, source)
-    effective = _effective(canonical)
+    effective = _effective(canonical, default_project)
     name: str = effective["pipeline"]["name"]
     project: str = effective["pipeline"]["project"]["name"]
     node = effective.get("input")
@@ -204,7 +226,11 @@ def spec_warnings(spec: PipelineSpec) -> list[str]:
     return []
 
 
-def load_specs(path: Path, template_args: Mapping[str, str] | None = None) -> list[PipelineSpec]:
+def load_specs(
+    path: Path,
+    template_args: Mapping[str, str] | None = None,
+    default_project: str = DEFAULT_PROJECT,
+) -> list[PipelineSpec]:
     """Every spec of a JSON/YAML file, validated and typed, in file order.
 
     With `template_args` (even empty) `path` is a jsonnet template rendered with those
@@ -214,7 +240,7 @@ def load_specs(path: Path, template_args: Mapping[str, str] | None = None) -> li
         docs = load_spec_documents(path)
     else:
         docs = load_template_documents(path, template_args)
-    return [parse_spec(doc, where) for doc, where in docs]
+    return [parse_spec(doc, where, default_project) for doc, where in docs]
 
 
 def effective_spec_json(spec: PipelineSpec) -> dict[str, Any]:
@@ -226,7 +252,7 @@ def effective_spec_json(spec: PipelineSpec) -> dict[str, Any]:
 
 
 def _key(project: str, name: str) -> str:
-    return name if project == DEFAULT_PROJECT else f"{project}/{name}"
+    return RepoRef(project, name).key
 
 
 def _input_repos(spec: PipelineSpec) -> list[str]:

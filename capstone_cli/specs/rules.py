@@ -17,8 +17,8 @@ from typing import Any
 
 from capstone_cli.specs.input_rules import NAME_RE, check_input, check_name, go_duration_seconds
 from capstone_cli.specs.schema_rules import validate_schema
-from capstone_cli.specs.yaml_reader import FieldPath as Path
-from capstone_cli.specs.yaml_reader import fail
+from capstone_cli.specs.spec_schema import FieldPath as Path
+from capstone_cli.specs.spec_schema import fail
 
 # --- 1.x fields ---------------------------------------------------------------------------
 

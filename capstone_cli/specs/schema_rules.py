@@ -14,8 +14,8 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
 from capstone_cli.errors import SpecError
-from capstone_cli.specs.yaml_reader import FieldPath as Path
-from capstone_cli.specs.yaml_reader import (
+from capstone_cli.specs.spec_schema import FieldPath as Path
+from capstone_cli.specs.spec_schema import (
     fail,
     field_path,
     pipeline_schema,

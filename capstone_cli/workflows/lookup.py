@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Iterable, Iterator
 
 from capstone_cli.backends.base import Backend
+from capstone_cli.engine.names import key_of
 from capstone_cli.errors import NotFoundError
 from capstone_cli.results import JobInfo, LogLine
 
@@ -25,7 +26,8 @@ def _not_found(what: str, name: str, candidates: list[str], listing: str) -> Not
 
 def check_pipeline(backend: Backend, name: str) -> None:
     names = [p.name for p in backend.list_pipelines()]
-    if name not in names:
+    keys = {key_of(n, backend.project) for n in names}
+    if key_of(name, backend.project) not in keys:
         raise _not_found("pipeline", name, names, "capstone pipeline list")
 
 

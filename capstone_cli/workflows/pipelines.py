@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from capstone_cli.backends.base import Backend, ProgressFn
+from capstone_cli.engine.names import key_of
 from capstone_cli.errors import ConflictError, NotFoundError, UsageError
 from capstone_cli.results import ApplyResult, JobInfo
 from capstone_cli.specs.jsonnet_reader import parse_template_args
@@ -44,22 +45,22 @@ def create_from_file(
     with `args` (`NAME=VALUE`) as its top-level arguments.
     """
     path, template_args = _source(file, jsonnet, args)
-    specs = load_specs(path, template_args)
+    specs = load_specs(path, template_args, backend.project)
     source = f"--jsonnet {path}" if template_args is not None else f"-f {path}"
-    existing = {p.name for p in backend.list_pipelines()}
+    existing = {key_of(p.name, backend.project) for p in backend.list_pipelines()}
     check_dag(specs, existing_pipelines=existing)
     for spec in specs:  # all refusals before the first pipeline is written
         backend.check_runnable(spec)
     results = []
     for spec in topological_order(specs):
-        if not update and spec.name in existing:
+        if not update and spec.key in existing:
             raise ConflictError(
-                f"pipeline {spec.name!r} already exists",
+                f"pipeline {spec.key!r} already exists",
                 hint=f"use `capstone pipeline update {source}`",
             )
-        if update and spec.name not in existing:
+        if update and spec.key not in existing:
             raise NotFoundError(
-                f"pipeline {spec.name!r} does not exist",
+                f"pipeline {spec.key!r} does not exist",
                 hint=f"use `capstone pipeline create {source}`",
             )
         results.append(backend.apply_pipeline(spec.effective, reprocess=reprocess))

@@ -62,6 +62,10 @@ class FakePfs:
         self.heads: dict[tuple[str, str], str] = {}  # (repo, branch) -> commit id
         self.commits: dict[str, FakeCommit] = {}
         self.changed = threading.Condition()  # notified when a commit starts finishing
+        self.triggers: dict[tuple[str, str], pfs.Trigger] = {}
+        self.projects: dict[str, pfs.ProjectInfo] = {
+            "default": pfs.ProjectInfo(project=pfs.Project(name="default"))
+        }
 
     def pfs_methods(self) -> dict[str, tuple[str, type[Any], Any]]:
         p = "/pfs_v2.API/"
@@ -80,7 +84,80 @@ class FakePfs:
             p + "InspectFile": ("uu", pfs.InspectFileRequest, self.inspect_file),
             p + "ListFile": ("us", pfs.ListFileRequest, self.list_file),
             p + "WalkFile": ("us", pfs.WalkFileRequest, self.walk_file),
+            p + "CreateProject": ("uu", pfs.CreateProjectRequest, self.create_project),
+            p + "InspectProject": ("uu", pfs.InspectProjectRequest, self.inspect_project),
+            p + "ListProject": ("us", pfs.ListProjectRequest, self.list_project),
+            p + "DeleteProject": ("uu", pfs.DeleteProjectRequest, self.delete_project),
+            p + "CreateBranch": ("uu", pfs.CreateBranchRequest, self.create_branch),
+            p + "InspectBranch": ("uu", pfs.InspectBranchRequest, self.inspect_branch),
+            p + "ListBranch": ("us", pfs.ListBranchRequest, self.list_branch),
+            p + "DeleteBranch": ("uu", pfs.DeleteBranchRequest, self.delete_branch),
         }
+
+    # -- branches (heads only; jobs of a moved head are pachd's business) ------------------
+    def create_branch(self, req: pfs.CreateBranchRequest, ctx: grpc.ServicerContext) -> Empty:
+        repo, name = req.branch.repo.name, req.branch.name
+        self._repo_info(repo, ctx)
+        key = (repo, name)
+        if req.head is not None and (req.head.id or req.head.branch):
+            self.heads[key] = self._commit(req.head, ctx).id
+        self.heads.setdefault(key, "")
+        if req.trigger is not None and req.trigger.branch:
+            self.triggers[key] = req.trigger
+        return Empty()
+
+    def _branch_info(self, repo: str, name: str) -> pfs.BranchInfo:
+        head = self.heads[(repo, name)]
+        branch = pfs.Branch(repo=pfs.Repo(name=repo, type="user"), name=name)
+        return pfs.BranchInfo(
+            branch=branch,
+            head=pfs.Commit(repo=branch.repo, id=head) if head else None,
+            trigger=self.triggers.get((repo, name)),
+        )
+
+    def inspect_branch(self, req: pfs.InspectBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        if (req.branch.repo.name, req.branch.name) not in self.heads:
+            ctx.abort(CODES.NOT_FOUND, f"branch {req.branch.name} not found")
+        return self._branch_info(req.branch.repo.name, req.branch.name)
+
+    def list_branch(self, req: pfs.ListBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        self._repo_info(req.repo.name, ctx)
+        return iter([self._branch_info(r, b) for r, b in self.heads if r == req.repo.name])
+
+    def delete_branch(self, req: pfs.DeleteBranchRequest, ctx: grpc.ServicerContext) -> Any:
+        key = (req.branch.repo.name, req.branch.name)
+        if key not in self.heads:
+            ctx.abort(CODES.NOT_FOUND, f"branch {req.branch.name} not found")
+        del self.heads[key]
+        self.triggers.pop(key, None)
+        return Empty()
+
+    # -- projects (server_project.go: a project with repos is not deleted) -------------------
+    def create_project(self, req: pfs.CreateProjectRequest, ctx: grpc.ServicerContext) -> Empty:
+        name = req.project.name
+        if name in self.projects:
+            ctx.abort(CODES.ALREADY_EXISTS, f"project {name} already exists")
+        self.projects[name] = pfs.ProjectInfo(
+            project=req.project, description=req.description, created_at=datetime.now(UTC)
+        )
+        return Empty()
+
+    def inspect_project(self, req: pfs.InspectProjectRequest, ctx: grpc.ServicerContext) -> Any:
+        if req.project.name not in self.projects:
+            ctx.abort(CODES.NOT_FOUND, f"project {req.project.name} not found")
+        return self.projects[req.project.name]
+
+    def list_project(self, _: pfs.ListProjectRequest, __: Any) -> Iterator[pfs.ProjectInfo]:
+        return iter(list(self.projects.values()))
+
+    def delete_project(self, req: pfs.DeleteProjectRequest, ctx: grpc.ServicerContext) -> Any:
+        name = req.project.name
+        if name not in self.projects:
+            ctx.abort(CODES.NOT_FOUND, f"project {name} not found")
+        if any((r.repo.project.name or "default") == name for r in self.repos.values()):
+            ctx.abort(CODES.FAILED_PRECONDITION, f"project {name} has repos")
+        del self.projects[name]
+        return Empty()
 
     def head_files(self, repo: str, branch: str = "master") -> dict[str, bytes]:
         head = self.heads.get((repo, branch))
@@ -103,8 +180,9 @@ class FakePfs:
     def inspect_repo(self, req: pfs.InspectRepoRequest, ctx: grpc.ServicerContext) -> Any:
         return self._repo_info(req.repo.name, ctx)
 
-    def list_repo(self, _: pfs.ListRepoRequest, __: Any) -> Iterator[pfs.RepoInfo]:
-        return iter(list(self.repos.values()))
+    def list_repo(self, req: pfs.ListRepoRequest, __: Any) -> Iterator[pfs.RepoInfo]:
+        wanted = {p.name for p in req.projects}
+        return iter([r for r in self.repos.values() if not wanted or r.repo.project.name in wanted])
 
     def delete_repo(self, req: pfs.DeleteRepoRequest, _: grpc.ServicerContext) -> Any:
         # A missing repo, and one the caller may not delete, answer OK with deleted=false:

@@ -27,6 +27,7 @@ from capstone_cli.backends.pachyderm_convert import canonical_spec
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
     AuthError,
+    CapstoneError,
     ConflictError,
     InputError,
     JobFailedError,
@@ -623,3 +624,43 @@ def test_store_only_operations_are_refused_with_the_cluster_equivalent(
         calls[operation]()
     assert refused.value.hint is not None and hint in refused.value.hint
     assert pachd.requests == []  # refused before any call to pachd
+
+
+def test_projects_on_a_cluster(backend: PachydermBackend, pachd: FakePachd) -> None:
+    """CreateProject, ListProject, InspectProject, DeleteProject as `capstone project ...`."""
+    created = backend.create_project("staging", "tests")
+    assert (created.name, created.description, created.repos) == ("staging", "tests", [])
+    assert [p.name for p in backend.list_projects()] == ["default", "staging"]
+    backend.create_repo("staging/edges")
+    assert backend.inspect_project("staging").repos == ["edges"]
+    with pytest.raises(ConflictError):
+        backend.create_project("staging")
+    with pytest.raises(NotFoundError):
+        backend.inspect_project("nope")
+    with pytest.raises(CapstoneError):
+        backend.delete_project("staging")  # it holds a repo
+    backend.delete_repo("staging/edges")
+    backend.delete_project("staging")
+    assert [p.name for p in backend.list_projects()] == ["default"]
+
+
+def test_branches_on_a_cluster(backend: PachydermBackend, pachd: FakePachd) -> None:
+    """CreateBranch (--head a branch or a commit, a trigger), ListBranch, DeleteBranch."""
+    commit = backend.put_files("data", "dev", [Upload("/a", data=b"a")])
+    moved, commit_set = backend.create_branch("data", "master", head="dev")
+    assert (moved.name, moved.head, commit_set) == ("master", commit.id, commit.id)
+    staged, none = backend.create_branch(
+        "data", "release", trigger={"branch": "master", "size": "", "commits": 2, "all": False}
+    )
+    assert (staged.head, none) == (None, None)
+    assert staged.trigger == {"branch": "master", "size": "", "commits": 2, "all": False}
+    listed = backend.list_branches("data")
+    assert [(b.name, b.head) for b in listed] == [
+        ("dev", commit.id),
+        ("master", commit.id),
+        ("release", None),
+    ]
+    backend.delete_branch("data", "release")
+    with pytest.raises(NotFoundError):
+        backend.delete_branch("data", "release")
+    assert [b.name for b in backend.list_branches("data")] == ["dev", "master"]

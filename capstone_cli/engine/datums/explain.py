@@ -46,12 +46,12 @@ class Diagnostics:
     def record_pfs(
         self, spec: PfsInput, glob: Glob, commit: str | None, walked: int, matched: int
     ) -> None:
-        name, where = spec.input_name, f"{spec.repo}@{spec.branch}"
-        if spec.repo in self.outputs and (commit is None or walked <= 1):
+        name, where = spec.input_name, f"{spec.repo_key}@{spec.branch}"
+        if spec.repo_key in self.outputs and (commit is None or walked <= 1):
             self.warnings.append(
                 f"input '{name}': {where} holds no files, so it gives no datums; it is the output"
-                f" of pipeline '{spec.repo}', written by its jobs (see `capstone jobs -p "
-                f"{spec.repo}` and `capstone logs -p {spec.repo}`)"
+                f" of pipeline '{spec.repo_key}', written by its jobs (see `capstone jobs -p "
+                f"{spec.repo_key}` and `capstone logs -p {spec.repo_key}`)"
             )
             return
         if commit is None:
@@ -87,9 +87,9 @@ class Diagnostics:
     def _top_level(self, spec: PfsInput) -> list[str]:
         """A few top-level paths of the input, to show what a glob could have matched."""
         if isinstance(self.source, DepthLimitedSource):
-            walk = self.source.walk_to_depth(spec.repo, spec.branch, 1)
+            walk = self.source.walk_to_depth(spec.repo_key, spec.branch, 1)
         else:
-            walk = self.source.walk(spec.repo, spec.branch)
+            walk = self.source.walk(spec.repo_key, spec.branch)
         top: list[str] = []
         for info in walk:
             if info.path != "/" and path_depth(info.path) == 1:

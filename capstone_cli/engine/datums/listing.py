@@ -249,14 +249,14 @@ class _Evaluator:
 
     def _walk(self, spec: PfsInput, max_depth: int | None) -> Iterable[FileInfo]:
         if max_depth is not None and isinstance(self.source, DepthLimitedSource):
-            return self.source.walk_to_depth(spec.repo, spec.branch, max_depth)
-        return self.source.walk(spec.repo, spec.branch)
+            return self.source.walk_to_depth(spec.repo_key, spec.branch, max_depth)
+        return self.source.walk(spec.repo_key, spec.branch)
 
     def _pfs_inputs(self, spec: PfsInput) -> list[DatumInput]:
         """One input file per glob match, in path order (Pachyderm's `processPFSTask`)."""
         glob = compile_glob("/" if spec.s3 else spec.glob)
-        commit = self.source.head_commit(spec.repo, spec.branch)
-        name, repo, branch = spec.input_name, spec.repo, spec.branch
+        commit = self.source.head_commit(spec.repo_key, spec.branch)
+        name, repo, branch = spec.input_name, spec.repo_key, spec.branch
         expand_join = _fast_expander(compile_template(spec.join_on))
         expand_group = _fast_expander(compile_template(spec.group_by))
         depths, match, is_root_glob = glob.depths, glob.regex.match, glob.pattern == "/"

@@ -334,5 +334,5 @@ def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
             "datum_progress=NULL WHERE seq=?",
             (result.download_bytes, up_bytes, result.process_seconds, ctx.job_seq),
         )
-        write_lines(store.db, ctx.spec.name, ctx.job_id, d.id, result.lines)
+        write_lines(store.db, ctx.spec.key, ctx.job_id, d.id, result.lines)
         faults.checkpoint("executor.persist.rows")

@@ -19,6 +19,7 @@ from capstone_cli.engine.inputs import (
     Input,
     JoinInput,
     PfsInput,
+    Trigger,
     UnionInput,
     leaf_inputs,
 )
@@ -60,7 +61,8 @@ def _input_to_json(node: Input) -> dict[str, Any]:
 def _input_from_json(doc: dict[str, Any]) -> Input:
     ((kind, value),) = doc.items()
     if kind == "pfs":
-        return PfsInput(**value)
+        trigger = Trigger(**value["trigger"]) if value.get("trigger") else None
+        return PfsInput(**{**value, "trigger": trigger})
     if kind == "cron":
         return CronInput(**value)
     return _NODE_TYPES[kind](tuple(_input_from_json(child) for child in value))
@@ -139,5 +141,7 @@ def input_repos(spec: PipelineSpec) -> list[str]:
     if spec.input is None:
         return []
     return list(
-        dict.fromkeys(leaf.repo for leaf in leaf_inputs(spec.input) if isinstance(leaf, PfsInput))
+        dict.fromkeys(
+            leaf.repo_key for leaf in leaf_inputs(spec.input) if isinstance(leaf, PfsInput)
+        )
     )

@@ -32,6 +32,7 @@ from capstone_cli.engine.run.pipeline_records import (
     list_pipelines,
     spec_to_json,
 )
+from capstone_cli.engine.run.triggers import check_trigger
 from capstone_cli.engine.store.records import new_id, now
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.unsupported import check_supported
@@ -60,13 +61,17 @@ def _check_inputs(store: Store, spec: PipelineSpec) -> None:
     for leaf in leaf_inputs(spec.input):
         if isinstance(leaf, CronInput):
             continue  # refused above; kept for the type checker
-        if leaf.repo == spec.name:
+        if leaf.repo_key == spec.key:
             raise SpecError(
-                f"pipeline {spec.name} cannot take its own output repo as input",
+                f"pipeline {spec.key} cannot take its own output repo as input",
                 hint="rename the pipeline or the input repo",
             )
-        store.get_repo(leaf.repo)  # NotFoundError with a hint
-        store.ensure_branch(leaf.repo, leaf.branch)
+        store.get_repo(leaf.repo_key)  # NotFoundError with a hint
+        store.ensure_branch(leaf.repo_key, leaf.branch)
+        if leaf.trigger is not None:  # as pachd: the input branch gets the trigger, same head
+            check_trigger(store, leaf.repo_key, leaf.branch, leaf.trigger)
+            head = store.head(leaf.repo_key, leaf.branch)
+            store.set_branch(leaf.repo_key, leaf.branch, head.rowid if head else None, leaf.trigger)
 
 
 def _ensure_output_repo(store: Store, name: str) -> None:
@@ -94,19 +99,20 @@ def create_pipeline(store: Store, spec: PipelineSpec) -> str:
     """Create a pipeline and its first job; returns the job (commit set) ID."""
     check_pipeline_name(spec.name)
     with store.transaction():
-        if find_pipeline(store, spec.name) is not None:
+        if find_pipeline(store, spec.key) is not None:
             raise ConflictError(
-                f"pipeline {spec.name!r} already exists",
+                f"pipeline {spec.key!r} already exists",
                 hint="update it with `capstone pipeline update -f SPEC`, or delete it first",
             )
+        store.get_project(spec.project)
         _check_inputs(store, spec)
-        _ensure_output_repo(store, spec.name)
-        store.ensure_branch(spec.name, spec.output_branch)
+        _ensure_output_repo(store, spec.key)
+        store.ensure_branch(spec.key, spec.output_branch)
         stamp = now()
         store.db.execute(
             f"INSERT INTO pipelines({COLS}) VALUES(?,?,?,?,?,0,?,?)",
             (
-                spec.name,
+                spec.key,
                 1,
                 json.dumps(spec_to_json(spec)),
                 json.dumps(effective_of(spec)),
@@ -116,17 +122,17 @@ def create_pipeline(store: Store, spec: PipelineSpec) -> str:
             ),
         )
         commit_set = new_id()
-        propagation.propagate(store, commit_set, changed=(), forced=(spec.name,))
+        propagation.propagate(store, commit_set, changed=(), forced=(spec.key,))
     return commit_set
 
 
 def update_pipeline(store: Store, spec: PipelineSpec, *, reprocess: bool = False) -> str:
     """Replace a pipeline's spec (version + 1), kill its unfinished jobs, start a new job."""
     with store.transaction():
-        old = get_pipeline(store, spec.name)
+        old = get_pipeline(store, spec.key)
         _check_inputs(store, spec)
-        store.ensure_branch(spec.name, spec.output_branch)
-        jobsmod.kill_unfinished(store, spec.name, KILLED_BY_UPDATE)
+        store.ensure_branch(spec.key, spec.output_branch)
+        jobsmod.kill_unfinished(store, spec.key, KILLED_BY_UPDATE)
         salt = uuid.uuid4().hex if reprocess else old.salt
         store.db.execute(
             "UPDATE pipelines SET version=?, spec=?, effective=?, salt=?, updated=? WHERE name=?",
@@ -136,11 +142,11 @@ def update_pipeline(store: Store, spec: PipelineSpec, *, reprocess: bool = False
                 json.dumps(effective_of(spec)),
                 salt,
                 now(),
-                spec.name,
+                spec.key,
             ),
         )
         commit_set = new_id()
-        propagation.propagate(store, commit_set, changed=(), forced=(spec.name,))
+        propagation.propagate(store, commit_set, changed=(), forced=(spec.key,))
     return commit_set
 
 
@@ -155,17 +161,17 @@ def apply_pipeline(
     store: Store, spec: PipelineSpec, *, reprocess: bool = False, dry_run: bool = False
 ) -> ApplyResult:
     """Create, update, or leave alone (idempotent): `unchanged` when the spec is the same."""
-    old = find_pipeline(store, spec.name)
+    old = find_pipeline(store, spec.key)
     new_effective = effective_of(spec)
     if old is None:
-        diff = spec_diff({}, new_effective, spec.name)
+        diff = spec_diff({}, new_effective, spec.key)
         job = None if dry_run else create_pipeline(store, spec)
-        return ApplyResult(spec.name, "created", diff, job)
-    diff = spec_diff(old.effective, new_effective, spec.name)
+        return ApplyResult(spec.key, "created", diff, job)
+    diff = spec_diff(old.effective, new_effective, spec.key)
     if _comparable(old.spec) == _comparable(spec) and not reprocess:
-        return ApplyResult(spec.name, "unchanged", [], None)
+        return ApplyResult(spec.key, "unchanged", [], None)
     job = None if dry_run else update_pipeline(store, spec, reprocess=reprocess)
-    return ApplyResult(spec.name, "updated", diff, job)
+    return ApplyResult(spec.key, "updated", diff, job)
 
 
 def delete_pipeline(store: Store, name: str, *, keep_repo: bool = False) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 
 from capstone_cli.engine.inputs import PfsInput, leaf_inputs
 from capstone_cli.engine.run import jobs as jobsmod
+from capstone_cli.engine.run import triggers
 from capstone_cli.engine.run.pipeline_records import PipelineRecord, list_pipelines
-from capstone_cli.engine.store.records import Commit
+from capstone_cli.engine.store.records import Commit, new_id
 from capstone_cli.engine.store.store import Store
 
 
@@ -22,7 +23,7 @@ def _input_branches(rec: PipelineRecord) -> list[tuple[str, str]]:
     if rec.spec.input is None:
         return []
     leaves = [leaf for leaf in leaf_inputs(rec.spec.input) if isinstance(leaf, PfsInput)]
-    return list(dict.fromkeys((leaf.repo, leaf.branch) for leaf in leaves))
+    return list(dict.fromkeys((leaf.repo_key, leaf.branch) for leaf in leaves))
 
 
 def downstream_order(
@@ -97,10 +98,41 @@ def propagate(
     return started
 
 
+def heads_moved(
+    store: Store, commit: Commit, branches: Iterable[str], *, started: bool = False
+) -> tuple[str | None, list[str]]:
+    """`commit` became the head of `branches` of its repo: fire the triggers watching them and
+    start the jobs downstream of every branch that moved (of `branches` too unless `started`:
+    an output commit's downstream jobs exist already). Returns the commit set of the jobs
+    started (None when none) and their pipelines.
+
+    As in pachd, the jobs join the head commit's commit set (a pipeline on `data@master` gets
+    job ID = the ID of the `data@dev` commit that master moved to), or a new commit set when
+    a downstream repo already has a commit in that one.
+    """
+    branches = list(branches)
+    fired = triggers.fire(store, commit.repo, {b: commit for b in branches})
+    changed = [(commit.repo, b) for b in ([] if started else branches) + fired]
+    if not changed:
+        return None, []
+    downstream = downstream_order(list_pipelines(store), changed, ())
+    taken = any(
+        store.db.execute(
+            "SELECT 1 FROM commits c JOIN repos r ON r.id=c.repo_id "
+            "WHERE r.name=? AND c.commit_set=?",
+            (rec.name, commit.id),
+        ).fetchone()
+        for rec in downstream
+    )
+    commit_set = new_id() if taken else commit.id
+    pipelines = propagate(store, commit_set, changed=changed)
+    return (commit_set if pipelines else None), pipelines
+
+
 def on_input_commit(store: Store) -> Callable[[Commit], None]:
     """The `put_files(on_commit=...)` hook: start the jobs downstream of a new commit."""
 
     def hook(commit: Commit) -> None:
-        propagate(store, commit.id, changed=[(commit.repo, commit.branch)])
+        heads_moved(store, commit, [commit.branch])
 
     return hook

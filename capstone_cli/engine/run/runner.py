@@ -26,6 +26,7 @@ from capstone_cli.engine.run import logs
 from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_env, run_slot
 from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.pipeline_records import PipelineRecord, find_pipeline
+from capstone_cli.engine.run.propagation import heads_moved
 from capstone_cli.engine.run.scratch import clean_orphans
 from capstone_cli.engine.store.ioerrors import storage_errors
 from capstone_cli.engine.store.locks import run_lock
@@ -369,8 +370,10 @@ def finish_job(store: Store, job: J.JobRow, base: J.JobRow | None) -> None:
                 store.check_collisions(out)
             except ConflictError as exc:
                 reason = exc.message
-        store.finish_commit(store.commit_by_rowid(out), error=reason)
+        finished = store.finish_commit(store.commit_by_rowid(out), error=reason)
         J.set_state(store, seq, J.FAILURE if reason else J.SUCCESS, reason)
+        if not reason:  # an output branch that other branches' triggers watch
+            heads_moved(store, finished, [finished.branch], started=True)
         db.execute("DELETE FROM datum_outputs WHERE job_seq=?", (seq,))
         state = "JOB_FAILURE: " + reason if reason else "JOB_SUCCESS"
         logs.write_lines(

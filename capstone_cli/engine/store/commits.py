@@ -6,6 +6,8 @@ SELECT`) and closed with `finish_commit`, which moves the branch head in the sam
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sqlite3
 from contextlib import AbstractContextManager
@@ -13,14 +15,17 @@ from pathlib import Path
 from typing import Self
 
 from capstone_cli.engine import faults
-from capstone_cli.engine.names import check_branch_name, check_repo_name
+from capstone_cli.engine.names import RepoRef, check_branch_name, check_repo_name, ref_of
 from capstone_cli.engine.store import db as dbmod
 from capstone_cli.engine.store import dircache, space
 from capstone_cli.engine.store.blobs import BlobStore
+from capstone_cli.engine.store.projects import ProjectStore, repo_keys_sql
 from capstone_cli.engine.store.records import (
     COMMIT_COLS,
+    Branch,
     Commit,
     Repo,
+    Trigger,
     commit_from_row,
     new_id,
     now,
@@ -28,10 +33,22 @@ from capstone_cli.engine.store.records import (
 from capstone_cli.errors import ConflictError, InputError, NotFoundError
 
 
-class CommitStore:
+def as_key(repo: str | RepoRef) -> str:
+    """The store key of a repo given as a RepoRef or already as a key (`name`, `proj/name`)."""
+    return repo.key if isinstance(repo, RepoRef) else repo
+
+
+def checked_key(repo: str | RepoRef) -> str:
+    """The key of a repo to create or write: a RepoRef, or a plain name in project default;
+    InvalidNameError for a bad name (`a/b` as text is one: write RepoRef("a", "b"))."""
+    return repo.check().key if isinstance(repo, RepoRef) else check_repo_name(repo)
+
+
+class CommitStore(ProjectStore):
     """Repos, branches and commits of an embedded store rooted at a directory (CAPSTONE_HOME).
 
-    The file half (writing and reading trees) is `store.Store`, which extends this class.
+    The file half (writing and reading trees) is `store.Store`, which extends this class. A repo
+    is named by a `RepoRef` or by its key (see `names.RepoRef`) in every method.
     """
 
     def __init__(self, home: Path) -> None:
@@ -63,9 +80,14 @@ class CommitStore:
 
     # -- repos ---------------------------------------------------------------------------
     def create_repo(
-        self, name: str, *, type: str = "user", description: str = "", exist_ok: bool = False
+        self,
+        name: str | RepoRef,
+        *,
+        type: str = "user",
+        description: str = "",
+        exist_ok: bool = False,
     ) -> Repo:
-        check_repo_name(name)
+        name = checked_key(name)
         with dbmod.transaction(self.db):
             existing = self._repo_or_none(name)
             if existing is not None:
@@ -80,6 +102,7 @@ class CommitStore:
 
     def _insert_repo(self, name: str, type: str, description: str) -> Repo:
         """Insert a repo with an empty master branch (inside the caller's transaction)."""
+        self.get_project(ref_of(name).project)
         self.db.execute(
             "INSERT INTO repos(name, type, description, created) VALUES(?,?,?,?)",
             (name, type, description, now()),
@@ -96,7 +119,8 @@ class CommitStore:
         ).fetchone()
         return Repo(*row) if row else None
 
-    def get_repo(self, name: str) -> Repo:
+    def get_repo(self, name: str | RepoRef) -> Repo:
+        name = as_key(name)
         repo = self._repo_or_none(name)
         if repo is None:
             raise NotFoundError(
@@ -106,21 +130,25 @@ class CommitStore:
             )
         return repo
 
-    def list_repos(self, include_hidden: bool = False) -> list[Repo]:
+    def list_repos(self, include_hidden: bool = False, project: str | None = None) -> list[Repo]:
+        """Repos, newest first: all of them, or those of `project`."""
+        where, args = repo_keys_sql(project) if project is not None else ("1", ())
         rows = self.db.execute(
-            "SELECT id, name, type, description, created FROM repos ORDER BY created DESC, name"
+            "SELECT id, name, type, description, created FROM repos "
+            f"WHERE {where} ORDER BY created DESC, name",
+            args,
         ).fetchall()
         repos = [Repo(*r) for r in rows]
         return repos if include_hidden else [r for r in repos if r.type == "user"]
 
-    def delete_repo(self, name: str) -> None:
+    def delete_repo(self, name: str | RepoRef) -> None:
         """Delete a repo with its branches, commits and file rows, and give their space back
         (blobs no other commit uses); works on a full disk (see `space`)."""
         digests = space.on_full_disk_release_reserve(self.home, lambda: self._delete_repo(name))
         space.reclaim(self.db, self.blobs, digests)
         space.ensure_reserve(self.home)
 
-    def _delete_repo(self, name: str) -> list[bytes]:
+    def _delete_repo(self, name: str | RepoRef) -> list[bytes]:
         with dbmod.transaction(self.db):
             repo = self.get_repo(name)
             commit_ids = [
@@ -143,12 +171,12 @@ class CommitStore:
             self.db.execute("DELETE FROM repos WHERE id=?", (repo.id,))
         return digests
 
-    def repo_size(self, name: str, branch: str = "master") -> int:
+    def repo_size(self, name: str | RepoRef, branch: str = "master") -> int:
         head = self.head(name, branch)
         return head.size if head else 0
 
     # -- branches and commits ------------------------------------------------------------
-    def branches(self, repo: str) -> list[str]:
+    def branches(self, repo: str | RepoRef) -> list[str]:
         r = self.get_repo(repo)
         return [
             row[0]
@@ -157,7 +185,38 @@ class CommitStore:
             )
         ]
 
-    def ensure_branch(self, repo: str, branch: str) -> None:
+    def list_branches(self, repo: str | RepoRef) -> list[Branch]:
+        """The branches of a repo with their heads and triggers, by name."""
+        r = self.get_repo(repo)
+        rows = self.db.execute(
+            "SELECT name, head, trigger FROM branches WHERE repo_id=? ORDER BY name", (r.id,)
+        )
+        return [
+            Branch(r.name, name, head, Trigger(**json.loads(trig)) if trig else None)
+            for name, head, trig in rows
+        ]
+
+    def set_branch(
+        self, repo: str | RepoRef, branch: str, head: int | None, trigger: Trigger | None
+    ) -> None:
+        """Create or overwrite a branch: its head (a commit of this repo) and its trigger
+        (inside a transaction). Moving a head starts nothing here: see `run.branches`."""
+        check_branch_name(branch)
+        r = self.get_repo(repo)
+        self.db.execute(
+            "INSERT INTO branches(repo_id, name, head, trigger) VALUES(?,?,?,?) "
+            "ON CONFLICT(repo_id, name) DO UPDATE SET head=excluded.head, "
+            "trigger=excluded.trigger",
+            (r.id, branch, head, json.dumps(dataclasses.asdict(trigger)) if trigger else None),
+        )
+
+    def delete_branch(self, repo: str | RepoRef, branch: str) -> None:
+        """Delete a branch; its commits stay (as pachd keeps them, reachable by ID)."""
+        r = self.get_repo(repo)
+        self.head(repo, branch)  # NotFoundError for a missing branch
+        self.db.execute("DELETE FROM branches WHERE repo_id=? AND name=?", (r.id, branch))
+
+    def ensure_branch(self, repo: str | RepoRef, branch: str) -> None:
         """Create an empty branch when missing (inside or outside a transaction)."""
         check_branch_name(branch)
         r = self.get_repo(repo)
@@ -165,7 +224,8 @@ class CommitStore:
             "INSERT OR IGNORE INTO branches(repo_id, name, head) VALUES(?,?,NULL)", (r.id, branch)
         )
 
-    def head(self, repo: str, branch: str = "master") -> Commit | None:
+    def head(self, repo: str | RepoRef, branch: str = "master") -> Commit | None:
+        repo = as_key(repo)
         r = self.get_repo(repo)
         row = self.db.execute(
             "SELECT head FROM branches WHERE repo_id=? AND name=?", (r.id, branch)
@@ -186,8 +246,9 @@ class CommitStore:
             raise NotFoundError(f"commit #{rowid} not found")
         return commit_from_row(row)
 
-    def resolve(self, repo: str, ref: str) -> Commit:
+    def resolve(self, repo: str | RepoRef, ref: str) -> Commit:
         """A commit from a branch name (its head) or a commit-set ID (or unique prefix)."""
+        repo = as_key(repo)
         r = self.get_repo(repo)
         row = self.db.execute(
             "SELECT head FROM branches WHERE repo_id=? AND name=?", (r.id, ref)
@@ -211,7 +272,9 @@ class CommitStore:
             hint=f"list commits with `capstone commits {repo}`",
         )
 
-    def list_commits(self, repo: str, branch: str | None = None, limit: int = 0) -> list[Commit]:
+    def list_commits(
+        self, repo: str | RepoRef, branch: str | None = None, limit: int = 0
+    ) -> list[Commit]:
         r = self.get_repo(repo)
         sql = (
             f"SELECT {COMMIT_COLS} FROM commits c JOIN repos r ON r.id=c.repo_id WHERE c.repo_id=?"
@@ -236,7 +299,7 @@ class CommitStore:
 
     def start_commit(
         self,
-        repo: str,
+        repo: str | RepoRef,
         branch: str = "master",
         *,
         commit_set: str | None = None,
@@ -248,6 +311,7 @@ class CommitStore:
 
         `parent="head"` uses the branch head; the branch head moves only in `finish_commit`.
         """
+        repo = as_key(repo)
         r = self.get_repo(repo)
         self.ensure_branch(repo, branch)
         if parent == "head":

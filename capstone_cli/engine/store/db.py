@@ -275,3 +275,30 @@ def m004_job_datum_progress(db: sqlite3.Connection) -> None:
     the datum's result; only a RUNNING job's value is shown.
     """
     db.execute("ALTER TABLE jobs ADD COLUMN datum_progress TEXT")
+
+
+@migration
+def m005_projects(db: sqlite3.Connection) -> None:
+    """Projects (Pachyderm 2.5+); `default` always exists and holds every older repo.
+
+    A repo's key in `repos.name` stays its bare name in `default` and is `project/name`
+    elsewhere (see `names.RepoRef`), so older stores need no rewrite of their keys.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE projects(
+            name TEXT PRIMARY KEY,
+            description TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL
+        );
+        INSERT INTO projects(name, description, created)
+            VALUES('default', '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        """,
+    )
+
+
+@migration
+def m006_branch_triggers(db: sqlite3.Connection) -> None:
+    """A branch's trigger (`records.Trigger` as JSON), NULL when it has none."""
+    db.execute("ALTER TABLE branches ADD COLUMN trigger TEXT")

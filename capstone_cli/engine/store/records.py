@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from capstone_cli.engine.inputs import Trigger
+from capstone_cli.engine.names import RepoRef, ref_of
+
+__all__ = ["Branch", "Commit", "Entry", "NewFile", "Repo", "Trigger"]
+
 
 def now() -> str:
     """RFC 3339 UTC timestamp with microseconds (sortable as text)."""
@@ -25,10 +30,14 @@ def new_id() -> str:
 @dataclass(frozen=True)
 class Repo:
     id: int
-    name: str
+    name: str  # the store key: `name` in project default, `project/name` elsewhere
     type: str
     description: str
     created: str
+
+    @property
+    def ref(self) -> RepoRef:
+        return ref_of(self.name)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,16 @@ class Commit:
     error: str
     size: int
     parent_id: str | None = None  # the parent's commit-set ID
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch of a repo (by key): its head commit's rowid (None when empty) and trigger."""
+
+    repo: str
+    name: str
+    head: int | None
+    trigger: Trigger | None = None
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ from pathlib import Path
 from capstone_cli.engine import faults
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.names import (
+    RepoRef,
     check_branch_name,
-    check_repo_name,
     clean_file_path,
     parent_dirs,
 )
 from capstone_cli.engine.store import db as dbmod
 from capstone_cli.engine.store import dircache
-from capstone_cli.engine.store.commits import CommitStore
+from capstone_cli.engine.store.commits import CommitStore, checked_key
 from capstone_cli.engine.store.ioerrors import translate_error
 from capstone_cli.engine.store.records import Commit, Entry, NewFile
 from capstone_cli.errors import ConflictError, NotFoundError, UsageError
@@ -51,7 +51,7 @@ class Store(CommitStore):
     # -- writing files -------------------------------------------------------------------
     def put_files(
         self,
-        repo: str,
+        repo: str | RepoRef,
         branch: str,
         files: Iterable[NewFile],
         *,
@@ -70,7 +70,7 @@ class Store(CommitStore):
         """
         try:
             return self._put_files(
-                repo,
+                checked_key(repo),
                 branch,
                 files,
                 delete_paths,
@@ -95,7 +95,6 @@ class Store(CommitStore):
         on_commit: Callable[[Commit], None] | None,
         skip_unchanged: bool,
     ) -> Commit:
-        check_repo_name(repo)
         check_branch_name(branch)
         if not create_repo:
             self.get_repo(repo)
