@@ -11,13 +11,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[ml,dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[ml,dev,examples]"
 	touch $(STAMP)
 
 # After a change to pyproject.toml's dependencies: install without the pins, then pin what came.
 constraints:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e ".[ml,dev]"
+	$(BIN)/pip install -q -e ".[ml,dev,examples]"
 	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^capstone'; } > constraints.tmp
 	mv constraints.tmp constraints.txt
 	touch $(STAMP)

@@ -23,7 +23,8 @@ def map_(
     image: Annotated[str, typer.Argument(help="IMAGE or IMAGE:TAG (no tag: every tag).")],
     directory: Annotated[Path, typer.Argument(help="The directory that holds the image's code.")],
 ) -> None:
-    """Run pipelines of IMAGE from DIRECTORY, as the image's WORKDIR."""
+    """Run pipelines of IMAGE from DIRECTORY, as the image's WORKDIR; an absolute path in
+    `cmd` naming a file DIRECTORY has (`/edges.py`) is that file."""
     mapping = images.map_image(context.settings().home, image, directory)
     ui.success(f"mapped {mapping.reference} to {mapping.directory}")
 

@@ -6,6 +6,13 @@ IMAGE[:TAG] DIR` records that DIR holds the image's code, and a datum of a pipel
 is mapped runs with DIR as its working directory (`transform.working_dir`, when set, wins, as
 it overrides WORKDIR in Pachyderm). Unmapped images run from the runner's directory, as before.
 
+Published specs also name files at the image's root (`"cmd": ["python3", "/edges.py"]`, the
+file COPY'd to `/` by its Dockerfile). DIR stands for the image's filesystem, but only for the
+files it has: a `cmd` word that is an absolute path, outside `/pfs`, naming a regular file that
+exists at the same path under DIR (`DIR/edges.py`) is that file (`image_path`). Every other path
+is the host's (the image's own python, shell and libraries are the host's here), and code that
+builds such paths itself does not see DIR: only whole `cmd` words are resolved.
+
 The map is one small JSON file under CAPSTONE_HOME, replaced atomically (write a temporary file,
 fsync, rename): a crash leaves the old map or the new one, never half of one.
 """
@@ -101,6 +108,15 @@ def unmap_image(home: Path, reference: str) -> list[ImageMapping]:
         raise NotFoundError(f"image {reference!r} is not mapped", hint="see `capstone image list`")
     _save(home, [m for m in current if m not in gone])
     return gone
+
+
+def image_path(directory: Path | None, word: str) -> str:
+    """`word`, or the file it names under the image's directory when `word` is an absolute
+    path of a regular file there (see the module docstring); `/pfs` is never the image's."""
+    if directory is None or not word.startswith("/") or word.split("/")[1] == "pfs":
+        return word
+    inside = directory / word.lstrip("/")
+    return str(inside) if inside.is_file() else word
 
 
 def image_dir(home: Path, image: str) -> Path | None:

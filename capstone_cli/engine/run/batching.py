@@ -191,7 +191,7 @@ class _Slot:
         t = self.ctx.spec.transform
         lo = procid.boot_ticks()
         self.proc = subprocess.Popen(
-            command_line(t.cmd, self.pfs),
+            command_line(t.cmd, self.pfs, self.ctx.image_dir),
             env=env,
             cwd=self.ctx.working_dir(self.pfs),
             stdin=subprocess.DEVNULL,
@@ -317,7 +317,7 @@ class _Slot:
         env = dict(self.ctx.base_env)
         env.update(datum_env)
         err = self.slot.launcher.run(
-            command_line(t.err_cmd, self.pfs),
+            command_line(t.err_cmd, self.pfs, self.ctx.image_dir),
             "\n".join(rewrite_pfs(s, self.pfs) for s in t.err_stdin),
             env,
             self.ctx.working_dir(self.pfs),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from capstone_cli.engine import faults
 from capstone_cli.engine.datums.listing import Datum
+from capstone_cli.engine.images import image_path
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run.logs import Line, write_lines
@@ -104,10 +105,11 @@ def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
     return env
 
 
-def command_line(cmd: tuple[str, ...], root: Path) -> list[str]:
-    """`/pfs` rewritten to `root` (unchanged when literal); `python`/`python3` run as this
-    interpreter."""
-    args = [rewrite_pfs(a, root) for a in cmd]
+def command_line(cmd: tuple[str, ...], root: Path, image: Path | None) -> list[str]:
+    """`/pfs` rewritten to `root` (unchanged when literal); an absolute path of a file in the
+    mapped `image` directory resolved there (`images.image_path`); `python`/`python3` run as
+    this interpreter."""
+    args = [rewrite_pfs(image_path(image, a), root) for a in cmd]
     if args and args[0] in ("python", "python3"):
         args[0] = sys.executable
     return args
@@ -244,7 +246,7 @@ def run_datum(
     root = scratch.path
     pfs = ctx.pfs(root)
     cwd = ctx.working_dir(pfs)
-    cmd = command_line(t.cmd, pfs)
+    cmd = command_line(t.cmd, pfs, ctx.image_dir)
     stdin = "\n".join(rewrite_pfs(s, pfs) for s in t.stdin)
     for attempt in range(1, tries + 1):
         result.attempts = attempt
@@ -284,7 +286,7 @@ def run_datum(
         result.reason = proc.reason
         if t.err_cmd:
             err = slot.launcher.run(
-                command_line(t.err_cmd, pfs),
+                command_line(t.err_cmd, pfs, ctx.image_dir),
                 "\n".join(rewrite_pfs(s, pfs) for s in t.err_stdin),
                 env,
                 cwd,

@@ -57,3 +57,28 @@ def test_mapping_a_missing_directory_or_unmapping_an_unknown_image_fails(tmp_pat
     with pytest.raises(NotFoundError, match="not mapped"):
         images.unmap_image(tmp_path, "img:v1")
     assert not (tmp_path / images.FILE).exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("word", "inside"),
+    [
+        ("/edges.py", True),  # a file at the image's root, as the Dockerfile COPY'd it
+        ("/code/main.py", True),
+        ("/missing.py", False),  # not in the image: the host's path
+        ("/code", False),  # a directory, not a file
+        ("/pfs/edges.py", False),  # /pfs is never the image's
+        ("edges.py", False),  # relative: the working directory (DIR) resolves it
+        ("-c", False),
+    ],
+)
+def test_image_path_resolves_files_of_the_mapped_directory(
+    tmp_path: Path, word: str, inside: bool
+) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code/main.py").write_text("")
+    (tmp_path / "edges.py").write_text("")
+    (tmp_path / "pfs").mkdir()
+    (tmp_path / "pfs/edges.py").write_text("")
+    expected = str(tmp_path / word.lstrip("/")) if inside else word
+    assert images.image_path(tmp_path, word) == expected
+    assert images.image_path(None, word) == word
