@@ -276,22 +276,26 @@ def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
     (tmp_path / "in" / "data").mkdir(parents=True)
     (tmp_path / "in" / "data" / "a.txt").write_text("a\n")
     _put_dirs(run_cli, tmp_path / "in", "data")
-    spec = tmp_path / "cat.json"
+    spec = tmp_path / "cat.json"  # two pipelines, so one command runs two jobs
     spec.write_text(
-        json.dumps(
-            {
-                "pipeline": {"name": "cat"},
-                "input": {"pfs": {"repo": "data", "glob": "/*"}},
-                "transform": {
-                    "cmd": ["sh", "-c", 'N=pfs; cat "/$N/data/a.txt" > /pfs/out/a.txt'],
-                },
-            }
+        "\n---\n".join(
+            json.dumps(
+                {
+                    "pipeline": {"name": name},
+                    "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                    "transform": {
+                        "cmd": ["sh", "-c", 'N=pfs; cat "/$N/data/a.txt" > /pfs/out/a.txt'],
+                    },
+                }
+            )
+            for name in ("cat", "cat2")
         )
     )
     failed = run_cli("pipeline", "create", "-f", str(spec), code=5)
-    assert "JOB_FAILURE" in failed.stderr
     notice = "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)"
-    assert failed.stderr.count(notice) == 1
+    assert failed.stderr.count(notice) == 1, failed.stderr
+    assert "cat2: JOB_FAILURE" in failed.stderr  # two jobs ran, the notice came once
+    assert "/pfs/data/a.txt: No such file or directory" in failed.stderr
     logs = run_cli("logs", "-p", "cat").stdout
     assert "/pfs is rewritten to a scratch dir: CAPSTONE_PFS_MODE=rewrite" in logs
     status = json.loads(run_cli("status", "--json").stdout)
