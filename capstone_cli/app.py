@@ -152,6 +152,7 @@ def _register() -> None:
         pipelines,
         project,
         repo,
+        serve,
         stages,
         status,
         workflows,
@@ -171,6 +172,7 @@ def _register() -> None:
     doctor.register(app)
     app.add_typer(images.app, name="image", rich_help_panel="Pipelines")
     dashboard.register(app)
+    serve.register(app)
 
 
 _register()

@@ -12,6 +12,10 @@ import pytest
 from capstone_cli.engine.store.store import Store
 from tests.clirunner import RunCli, make_run_cli
 
+# Pachyderm's python-sdk suite runs from its own directory against a server
+# (tests/e2e/test_serve_python_sdk.py), never collected as part of this tree
+collect_ignore = ["vendored"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -250,22 +250,33 @@ def kill_unfinished(store: Store, pipeline: str, reason: str) -> list[str]:
     for job in unfinished_jobs(store):
         if job.pipeline != pipeline:
             continue
-        set_state(store, job.seq, KILLED, reason)
-        if job.output_commit is not None:
-            commit = store.commit_by_rowid(job.output_commit)
-            if commit.finished is None:
-                store.finish_commit(commit, error=reason, move_head=False)
+        kill_job(store, job, reason)
         killed.append(job.id)
     return killed
 
 
+def kill_job(store: Store, job: JobRow, reason: str) -> None:
+    """Kill one job (inside a transaction): KILLED, its output commit finished with `reason`."""
+    set_state(store, job.seq, KILLED, reason)
+    if job.output_commit is not None:
+        commit = store.commit_by_rowid(job.output_commit)
+        if commit.finished is None:
+            store.finish_commit(commit, error=reason, move_head=False)
+
+
 def delete_jobs(store: Store, pipeline: str) -> None:
-    seqs = [j.seq for j in list_jobs(store, pipeline)]
-    for seq in seqs:
-        for table in ("job_inputs", "job_datums", "datum_outputs"):
-            store.db.execute(f"DELETE FROM {table} WHERE job_seq=?", (seq,))
-    store.db.execute("DELETE FROM jobs WHERE pipeline=?", (pipeline,))
+    for job in list_jobs(store, pipeline):
+        delete_job(store, job)
     store.db.execute("DELETE FROM logs WHERE pipeline=?", (pipeline,))
+
+
+def delete_job(store: Store, job: JobRow) -> None:
+    """Forget one job (inside a transaction): its record, datums, staged outputs and logs.
+    Its output commit stays, as pachd's DeleteJob keeps it."""
+    for table in ("job_inputs", "job_datums", "datum_outputs"):
+        store.db.execute(f"DELETE FROM {table} WHERE job_seq=?", (job.seq,))
+    store.db.execute("DELETE FROM jobs WHERE seq=?", (job.seq,))
+    store.db.execute("DELETE FROM logs WHERE pipeline=? AND job=?", (job.pipeline, job.id))
 
 
 def datum_infos(store: Store, seq: int) -> list[DatumInfo]:

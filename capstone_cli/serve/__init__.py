@@ -1,0 +1,1 @@
+"""pachd's gRPC API over the embedded engine (`capstone serve`)."""

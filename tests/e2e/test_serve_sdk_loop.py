@@ -1,0 +1,83 @@
+"""A pachyderm_sdk client and the `capstone` CLI on one CAPSTONE_HOME through `capstone serve`:
+data in through the API, a pipeline's job run by the server, its output read through the API
+and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from pachyderm_sdk import Client
+from pachyderm_sdk.api import pfs, pps
+
+from tests.e2e.test_serve_python_sdk import _free_port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Client, dict[str, str]]]:
+    port = _free_port()
+    env = {**os.environ, "CAPSTONE_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=60)
+    channel.close()
+    yield Client(host="127.0.0.1", port=port), env
+    proc.terminate()
+    proc.wait(timeout=60)
+
+
+def test_sdk_and_cli_share_the_home(served: tuple[Client, dict[str, str]]) -> None:
+    client, env = served
+    words = pfs.Repo(name="words")
+    client.pfs.create_repo(repo=words)
+    with client.pfs.commit(branch=pfs.Branch.from_uri("words@master")) as commit:
+        commit.put_file_from_bytes(path="/a.txt", data=b"alpha\n")
+        commit.put_file_from_bytes(path="/b.txt", data=b"beta\n")
+    commit.wait()
+
+    upper = pps.Pipeline(name="upper")
+    client.pps.create_pipeline(
+        pipeline=upper,
+        input=pps.Input(pfs=pps.PfsInput(repo="words", glob="/*")),
+        transform=pps.Transform(
+            cmd=["sh"],
+            stdin=[
+                "for f in /pfs/words/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f); done",
+                "echo done",
+            ],
+        ),
+    )
+    with client.pfs.commit(branch=pfs.Branch.from_uri("words@master")) as commit:
+        commit.put_file_from_bytes(path="/c.txt", data=b"gamma\n")
+    jobs = list(client.pps.inspect_job_set(job_set=pps.JobSet(id=commit.id), wait=True))
+    assert [j.state for j in jobs] == [pps.JobState.JOB_SUCCESS]
+    assert jobs[0].data_total == 3
+
+    out = pfs.File.from_uri(f"upper@{commit.id}:/c.txt")
+    assert client.pfs.pfs_file(file=out).read() == b"GAMMA\n"
+    logs = [m.message for m in client.pps.get_logs(pipeline=upper)]
+    assert any("done" in m for m in logs)
+
+    # the CLI on the same CAPSTONE_HOME sees what the API wrote
+    listed = subprocess.run(
+        [sys.executable, "-m", "capstone_cli", "ls", "upper@master", "--json"],
+        env=env,
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    assert [e["path"] for e in json.loads(listed.stdout)] == ["/a.txt", "/b.txt", "/c.txt"]
+
+    with pytest.raises(grpc.RpcError) as missing:
+        client.pfs.inspect_repo(repo=pfs.Repo(name="nope"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
