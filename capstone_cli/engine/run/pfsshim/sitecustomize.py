@@ -34,7 +34,7 @@ from typing import Any
 ROOT_ENV = "CAPSTONE_PFS_ROOT"  # the datum's `/pfs`: "/pfs" itself when literal
 SHIM_DIR = Path(__file__).resolve().parent  # what goes on PYTHONPATH
 PFS = "/pfs"
-_PATH_KEYWORDS = ("file", "path", "src", "dst", "top")
+_PATH_KEYWORDS = ("file", "path", "src", "dst")
 
 # os functions and how many leading positional arguments are paths
 _OS_FUNCTIONS = {
