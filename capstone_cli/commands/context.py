@@ -6,9 +6,11 @@ commands that need no store never open one.
 
 from __future__ import annotations
 
+from capstone_cli import ui
 from capstone_cli.backends import open_backend
 from capstone_cli.backends.base import Backend
 from capstone_cli.settings import Settings, resolve
+from capstone_cli.workflows.doctor import notify_fallback
 
 _settings: Settings | None = None
 _backend: Backend | None = None
@@ -18,6 +20,7 @@ def configure(**options: object) -> Settings:
     global _settings
     close()
     _settings = resolve(**options)  # type: ignore[arg-type]
+    notify_fallback(ui.info)  # once per invocation, when a job first runs with /pfs rewritten
     return _settings
 
 

@@ -7,6 +7,7 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
+from capstone_cli.workflows.doctor import FALLBACK_LIMIT, describe_pfs
 from capstone_cli.workflows.doctor import doctor as run_doctor
 
 
@@ -17,11 +18,9 @@ def doctor(json_: JsonOpt = False) -> None:
         ui.render_json(report.to_json())
         return
     ui.render_text(f"home: {report.home}")
-    if report.pfs.literal:
-        ui.render_text("/pfs: literal (a private mount namespace per worker)")
-    else:
-        ui.render_text(f"/pfs: rewritten to a scratch dir ({report.pfs.reason})")
-        ui.render_text("  code that builds /pfs/... paths itself will not find its files")
+    ui.render_text(describe_pfs(report.pfs))
+    if not report.pfs.literal:
+        ui.render_text(f"  {FALLBACK_LIMIT}")
 
 
 def register(root: typer.Typer) -> None:

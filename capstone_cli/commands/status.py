@@ -12,6 +12,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
+from capstone_cli.workflows.doctor import describe_pfs
 from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
 
 
@@ -52,6 +53,8 @@ def status(
                     (ui.render_json_line if watch else ui.render_json)(report.to_json())
                 else:
                     ui.render_status(report)
+                    if report.pfs is not None:
+                        ui.render_text(describe_pfs(report.pfs))
             shown += 1
             if not watch or (count and shown >= count):
                 return

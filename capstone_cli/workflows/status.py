@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capstone_cli.backends.base import Backend
+from capstone_cli.engine.run.pfsmount import PfsMode, pfs_mode
 from capstone_cli.results import DatumInfo, JobInfo, PipelineInfo
 from capstone_cli.workflows.diagnosis import failed_datum_tail
 
@@ -25,9 +26,11 @@ class StatusReport:
     running: list[JobInfo]
     failed: list[FailedDatum] = field(default_factory=list)
     failed_jobs: list[JobInfo] = field(default_factory=list)  # DAG order: the cause first
+    pfs: PfsMode | None = None  # how local datum processes see /pfs; None: workers elsewhere
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "pfs": self.pfs.to_json() if self.pfs is not None else None,
             "pipelines": [p.to_json() for p in self.pipelines],
             "running": [j.to_json() for j in self.running],
             "recent_jobs": [j.to_json() for j in self.recent_jobs],
@@ -54,7 +57,9 @@ def status_report(
     order = [p.name for p in pipelines]
     jobs = [j for j in backend.list_jobs() if show_all or not is_empty(j)]
     running = [j for j in jobs if not j.terminal]
-    report = StatusReport(pipelines, jobs[:recent], running)
+    report = StatusReport(
+        pipelines, jobs[:recent], running, pfs=pfs_mode() if backend.local_paths else None
+    )
     latest: dict[str, JobInfo] = {}
     for job in jobs:
         latest.setdefault(job.pipeline, job)

@@ -36,10 +36,17 @@ def test_image_bad_input(run_cli: RunCli, args: tuple[str, ...], code: int, mess
     assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
 
 
-def test_doctor_says_the_pfs_mode(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_and_status_say_the_pfs_mode(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CAPSTONE_PFS_MODE", "rewrite")
-    report = run_cli("doctor", "--json").json()
-    assert report["pfs"] == {"mode": "rewrite", "reason": "CAPSTONE_PFS_MODE=rewrite"}
-    assert "rewritten" in run_cli("doctor").stdout
+    rewrite = {"mode": "rewrite", "reason": "CAPSTONE_PFS_MODE=rewrite"}
+    assert run_cli("doctor", "--json").json()["pfs"] == rewrite
+    assert run_cli("status", "--json").json()["pfs"] == rewrite
+    line = "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)"
+    doctor = run_cli("doctor").stdout
+    assert line in doctor and "mapped by a shim" in doctor
+    assert line in run_cli("status").stdout
     monkeypatch.delenv("CAPSTONE_PFS_MODE")
     assert run_cli("doctor", "--json").json()["pfs"]["mode"] in ("literal", "rewrite")
+    assert run_cli("status", "--json").json()["pfs"]["mode"] in ("literal", "rewrite")

@@ -5,7 +5,8 @@ README documents (file names and sizes, contents where shown).
 
 Every run happens twice: with `/pfs` at its literal path (a private mount namespace, where the
 machine allows it) and with the forced fallback (`CAPSTONE_PFS_MODE=rewrite`), which is what a
-machine without the capability gets.
+machine without the capability gets: there the scripts' own `/pfs/...` paths reach the scratch
+root through the Python shim (`engine.run.pfsshim`).
 """
 
 from __future__ import annotations
@@ -42,14 +43,8 @@ def _mode(mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 def pfs_mode(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> str:
-    """Both modes: for examples whose `/pfs` paths are all in the spec (cmd, stdin)."""
+    """Both modes, with the same assertions."""
     return _mode(request.param, monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def literal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Examples whose scripts build `/pfs/...` paths themselves need the literal path."""
-    return _mode("literal", monkeypatch, tmp_path)
 
 
 def _make(example: Path, target: str, tmp_path: Path) -> Path:
@@ -131,7 +126,7 @@ def _records(text: str) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def test_inner_join_as_the_readme_lists(run_cli: RunCli, tmp_path: Path, literal: str) -> None:
+def test_inner_join_as_the_readme_lists(run_cli: RunCli, tmp_path: Path, pfs_mode: str) -> None:
     data = _make(JOINS, "setup", tmp_path)
     _put_dirs(run_cli, data, "stores", "purchases")
     run_cli("image", "map", JOIN_IMAGE, str(JOINS / "src"))
@@ -196,7 +191,7 @@ def _merge(*parts: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str
 def test_outer_join_cases_as_the_readme_lists(
     run_cli: RunCli,
     tmp_path: Path,
-    literal: str,
+    pfs_mode: str,
     stores_outer: bool,
     returns_outer: bool,
     expected: dict[str, list[tuple[str, str]]],
@@ -254,7 +249,7 @@ def test_group_lab_by_hospital_and_patient(run_cli: RunCli, tmp_path: Path, pfs_
     assert sorted(groups) == ["1", "2", "3", "4"]
 
 
-def test_group_retail_store_revenue(run_cli: RunCli, tmp_path: Path, literal: str) -> None:
+def test_group_retail_store_revenue(run_cli: RunCli, tmp_path: Path, pfs_mode: str) -> None:
     data = _make(GROUP, "setup-retail", tmp_path)
     _put_dirs(run_cli, data, "stores", "purchases", "returns")
     run_cli("image", "map", "pachyderm/example-group:2.1.0", str(GROUP / "src"))
@@ -271,17 +266,37 @@ def test_group_retail_store_revenue(run_cli: RunCli, tmp_path: Path, literal: st
     assert out["/4.txt"].startswith(b"\nStore: 4 - mariposa st. \n\nORDER_AMOUNT|0.0|")
 
 
-def test_rewrite_mode_says_why_code_building_pfs_paths_fails(
+def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
     run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fallback's documented limit: only `/pfs` in cmd/stdin/working_dir is rewritten, so a
-    script that joins "/pfs/purchases" itself fails its datums, and the job's log says why."""
+    """The fallback's documented limit: a non-Python program that builds a `/pfs` path itself
+    (here `sh` reading "/pfs/$NAME") misses its files; the command says once, on stderr, which
+    mode it runs in and why, and the job's log says so too."""
     _mode("rewrite", monkeypatch, tmp_path)
-    data = _make(JOINS, "setup", tmp_path)
-    _put_dirs(run_cli, data, "stores", "purchases")
-    run_cli("image", "map", JOIN_IMAGE, str(JOINS / "src"))
-    spec = JOINS / "pipelines" / "inner" / "inner_join.pipeline.json"
+    (tmp_path / "in" / "data").mkdir(parents=True)
+    (tmp_path / "in" / "data" / "a.txt").write_text("a\n")
+    _put_dirs(run_cli, tmp_path / "in", "data")
+    spec = tmp_path / "cat.json"  # two pipelines, so one command runs two jobs
+    spec.write_text(
+        "\n---\n".join(
+            json.dumps(
+                {
+                    "pipeline": {"name": name},
+                    "input": {"pfs": {"repo": "data", "glob": "/*"}},
+                    "transform": {
+                        "cmd": ["sh", "-c", 'N=pfs; cat "/$N/data/a.txt" > /pfs/out/a.txt'],
+                    },
+                }
+            )
+            for name in ("cat", "cat2")
+        )
+    )
     failed = run_cli("pipeline", "create", "-f", str(spec), code=5)
-    assert "JOB_FAILURE" in failed.stderr
-    logs = run_cli("logs", "-p", "inner_join").stdout
+    notice = "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)"
+    assert failed.stderr.count(notice) == 1, failed.stderr
+    assert "cat2: JOB_FAILURE" in failed.stderr  # two jobs ran, the notice came once
+    assert "/pfs/data/a.txt: No such file or directory" in failed.stderr
+    logs = run_cli("logs", "-p", "cat").stdout
     assert "/pfs is rewritten to a scratch dir: CAPSTONE_PFS_MODE=rewrite" in logs
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert status["pfs"] == {"mode": "rewrite", "reason": "CAPSTONE_PFS_MODE=rewrite"}

@@ -51,6 +51,7 @@ from capstone_cli.engine.run.fanout import fan_out
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.run.orphans import WorkerRecord
 from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.run.pfsshim.sitecustomize import ROOT_ENV
 from capstone_cli.engine.run.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.run.spawn import TICK_SECONDS, kill_group
 from capstone_cli.engine.store.store import Store
@@ -186,7 +187,7 @@ class _Slot:
         self.kill()
         self.endpoint = endpoint = WorkerEndpoint()
         env = dict(self.ctx.base_env)
-        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), CAPSTONE_PFS_ROOT=str(self.pfs))
+        env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), **{ROOT_ENV: str(self.pfs)})
         env[PROGRESS_ENV] = str(self.slot.progress_file)
         t = self.ctx.spec.transform
         lo = procid.boot_ticks()

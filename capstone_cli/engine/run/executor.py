@@ -25,6 +25,7 @@ from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run.logs import Line, write_lines
 from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
 from capstone_cli.engine.run.pfsmount import bind_pfs, datum_pfs, unbind_pfs
+from capstone_cli.engine.run.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR
 from capstone_cli.engine.run.scratch import (
     Download,
     ScratchRoot,
@@ -76,8 +77,10 @@ class JobContext:
         return str(self.image_dir) if self.image_dir is not None else None
 
 
-def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
-    """The pod-level environment: this process's env, Pachyderm's pod vars, `transform.env`."""
+def job_env(spec: PipelineSpec, job_id: str, literal: bool) -> dict[str, str]:
+    """The pod-level environment: this process's env, Pachyderm's pod vars, `transform.env`;
+    when `/pfs` is rewritten, the `pfsshim` first on PYTHONPATH (Python code building `/pfs`
+    paths itself then finds them under `ROOT_ENV`, which each datum sets)."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
     env.update(
         PPS_PIPELINE_NAME=spec.name,
@@ -87,13 +90,15 @@ def job_env(spec: PipelineSpec, job_id: str) -> dict[str, str]:
         PACH_IN_WORKER="true",
     )
     env.update(spec.transform.env)
+    if not literal:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SHIM_DIR), env.get("PYTHONPATH")) if p)
     return env
 
 
 def datum_vars(datum: Datum, root: Path) -> dict[str, str]:
     """Per-datum variables of reference 4.2, pointing into `root`: `/pfs` when it is at its
     literal path, else the scratch root."""
-    env: dict[str, str] = {"PACH_DATUM_ID": datum.id, "CAPSTONE_PFS_ROOT": str(root)}
+    env: dict[str, str] = {"PACH_DATUM_ID": datum.id, ROOT_ENV: str(root)}
     for inp in datum.inputs:
         path = inp.file.path.rstrip("/")
         env[inp.name] = str(root / inp.name) + path

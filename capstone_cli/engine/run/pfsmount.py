@@ -15,7 +15,10 @@ leaves no mount behind, and its datum processes are killed by `orphans` as befor
 Where this is impossible (not Linux, no CAP_SYS_ADMIN, no `/pfs` mount point and no right to
 create one) or `CAPSTONE_PFS_MODE=rewrite` asks for it, the mode is `rewrite`: `/pfs` at the
 start of a word in `cmd`, `stdin` and `working_dir` is rewritten to the scratch root
-(`scratch.rewrite_pfs`); code that builds `/pfs` paths itself then does not find them.
+(`scratch.rewrite_pfs`), and Python processes get the `pfsshim` on their PYTHONPATH, which
+maps the `/pfs` paths Python code builds itself; other programs that build `/pfs` paths (and C
+extensions opening paths themselves) then do not find them. The caller is told once per
+invocation (`on_fallback`), and each job's log says so.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -64,6 +68,22 @@ class _Thread(threading.local):
 
 
 _THREAD = _Thread()
+_FALLBACK: list[Callable[[PfsMode], None]] = []  # at most one listener, until told
+
+
+def on_fallback(listener: Callable[[PfsMode], None] | None) -> None:
+    """Call `listener` once, when the next job runs in rewrite mode (None: nobody)."""
+    _FALLBACK[:] = [listener] if listener is not None else []
+
+
+def announce_fallback(mode: PfsMode) -> None:
+    """A job is about to run in rewrite mode: tell the listener, once."""
+    if not mode.literal:
+        try:
+            listener = _FALLBACK.pop()  # atomic: parallel jobs tell it once
+        except IndexError:
+            return
+        listener(mode)
 
 
 def pfs_mode() -> PfsMode:

@@ -26,7 +26,7 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import logs
 from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_env, run_slot
 from capstone_cli.engine.run.fanout import fan_out
-from capstone_cli.engine.run.pfsmount import pfs_mode
+from capstone_cli.engine.run.pfsmount import announce_fallback, pfs_mode
 from capstone_cli.engine.run.pipeline_records import PipelineRecord, find_pipeline
 from capstone_cli.engine.run.propagation import heads_moved
 from capstone_cli.engine.run.scratch import clean_orphans
@@ -286,7 +286,8 @@ def run_job(
     if on_progress:  # RUNNING with its total now, not CREATED 0/0 until its first datum ends
         on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
     mode = pfs_mode()
-    if not mode.literal:  # code that builds `/pfs/...` paths itself would not find them
+    if not mode.literal:  # non-Python code that builds `/pfs/...` paths would not find them
+        announce_fallback(mode)
         logs.master(
             store, job.pipeline, job.id, f"/pfs is rewritten to a scratch dir: {mode.reason}"
         )
@@ -297,7 +298,7 @@ def run_job(
         job.id,
         job.seq,
         commits,
-        job_env(rec.spec, job.id),
+        job_env(rec.spec, job.id, mode.literal),
         literal=mode.literal,
         image_dir=image_dir(store.home, rec.spec.transform.image),
     )
