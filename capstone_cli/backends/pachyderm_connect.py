@@ -14,6 +14,7 @@ src/internal/middleware/auth/interceptor.go:292).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 from pachyderm_sdk import Client
@@ -48,6 +50,9 @@ MIN_MINOR = 8  # CreatePipelineV2 and effective specs arrived in 2.8
 UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 _EXPIRED_TOKEN = "token expiration is in the past"  # INTERNAL, pachd 2.12 src/auth/auth.go:148
+SERVE_MARK = "capstone"
+"""GetVersion's `additional` from `capstone serve`: the server is capstone's engine, whose
+workers run on the server's machine (pachd's own builds put a pre-release tag there or nothing)."""
 
 
 @dataclass(frozen=True)
@@ -326,8 +331,18 @@ def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     return PachydermError(f"pachd at {where} failed: {code}: {message}")
 
 
-def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
-    """GetVersion, then WhoAmI, each with a short deadline; "major.minor.micro" of the server."""
+@dataclass(frozen=True)
+class ServerVersion:
+    """What GetVersion said: "major.minor.micro" plus pachd's `additional` tag."""
+
+    text: str
+    additional: str
+
+
+def check_version(
+    client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S
+) -> ServerVersion:
+    """GetVersion, then WhoAmI, each with a short deadline; the server's version."""
     deadlines = getattr(client, "deadlines", None)
     scope = deadlines.unary_deadline(timeout_s) if deadlines is not None else nullcontext()
     with scope:
@@ -336,7 +351,8 @@ def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIM
         except RPC_FAILURES as exc:
             raise connection_error(exc, target) from exc
         major, minor = int(version.major), int(version.minor)
-        text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
+        additional = str(version.additional or "")
+        text = f"{major}.{minor}.{int(version.micro)}{additional}"
         if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
             raise PachydermError(
                 f"pachd at {target.shown} is version {text}; capstone needs "
@@ -344,7 +360,25 @@ def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIM
                 hint="upgrade the cluster, or use `--backend embedded`",
             )
         check_login(client, target)
-    return text
+    return ServerVersion(text=text, additional=additional)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `address` (host:port or scheme://host:port) names this machine's loopback."""
+    host = urlsplit(address if "://" in address else f"grpc://{address}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serves_this_machine(target: Target, version: ServerVersion) -> bool:
+    """Whether the server is `capstone serve` on this machine, so its workers read this
+    machine's files: it says so in GetVersion and is dialled on loopback. (A loopback address
+    alone is not enough: `pachctl port-forward` puts a remote cluster there.)"""
+    return version.additional == SERVE_MARK and is_loopback(target.address)
 
 
 def check_login(client: Client, target: Target) -> None:
@@ -361,6 +395,29 @@ def check_login(client: Client, target: Target) -> None:
             raise connection_error(exc, target) from exc
 
 
+@dataclass(frozen=True)
+class Connection:
+    """A checked client, its project, and whether the server runs on this machine."""
+
+    client: Client
+    project: str
+    local: bool
+
+
+def open_connection(
+    address: str | None = None,
+    project: str | None = None,
+    *,
+    timeout_s: float = CONNECT_TIMEOUT_S,
+    rpc_timeout_s: float | None = RPC_TIMEOUT_S,
+) -> Connection:
+    """Connect to pachd once GetVersion and WhoAmI have answered."""
+    target = resolve_target(address, project)
+    client = make_client(target, rpc_timeout_s)
+    version = check_version(client, target, timeout_s)
+    return Connection(client, target.project, serves_this_machine(target, version))
+
+
 def connect(
     address: str | None = None,
     project: str | None = None,
@@ -369,7 +426,5 @@ def connect(
     rpc_timeout_s: float | None = RPC_TIMEOUT_S,
 ) -> tuple[Client, str]:
     """Connect to pachd and return (client, project) once GetVersion and WhoAmI have answered."""
-    target = resolve_target(address, project)
-    client = make_client(target, rpc_timeout_s)
-    check_version(client, target, timeout_s)
-    return client, target.project
+    opened = open_connection(address, project, timeout_s=timeout_s, rpc_timeout_s=rpc_timeout_s)
+    return opened.client, opened.project
