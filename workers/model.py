@@ -28,6 +28,7 @@ from capstone_cli.protocol import stage_params
 from workers import runtime
 
 INPUT_NAMES = ("consolidate",)
+PCA_SAMPLE_ROWS = 4096  # training feature rows the PCA is fit on (memory: rows x feature_dim)
 
 
 class Stage:
@@ -41,7 +42,7 @@ class Stage:
         self.keras = keras
 
     def process(self, ctx: runtime.DatumContext) -> None:
-        from workers.captioning import decode, shards, training
+        from workers.captioning import decode, pca, shards, training
         from workers.captioning.model import (
             ModelConfig,
             build_caption_model,
@@ -53,7 +54,9 @@ class Stage:
         root = ctx.input("consolidate")
         names = shards.shard_names(root)
         split = shards.choose_split(root, names, p["val_fraction"], p["seed"])
-        stats = shards.scan_corpus(root, names, split, p["max_len"])
+        stats = shards.scan_corpus(
+            root, names, split, p["max_len"], PCA_SAMPLE_ROWS if p["feature_pca"] else 0, p["seed"]
+        )
         vocab = stats.vocabulary(p["vocab_size"])
         ctx.log(
             f"model: {len(names)} shards, {stats.train_captions} training and "
@@ -82,13 +85,19 @@ class Stage:
             units=p["units"],
             dropout=p["dropout"],
             feature_dim=stats.feature_dim,
+            feature_pca=p["feature_pca"],
         )
         glove = (
             read_glove(Path(p["glove_path"]), vocab.words, p["embedding_dim"], p["seed"])
             if p["glove_path"]
             else None
         )
-        model = build_caption_model(config, glove, stats.feature_moments())
+        whitening = (
+            pca.whitening(np.stack(stats.sample.rows), p["feature_pca"])
+            if stats.sample is not None
+            else None
+        )
+        model = build_caption_model(config, glove, stats.feature_moments(), whitening)
         steps = training.decay_steps(stats.train_samples, p["batch_size"], p["epochs"])
         compile_caption_model(
             model, p["learning_rate"], steps if p["lr_schedule"] == "cosine" else None

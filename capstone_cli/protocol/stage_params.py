@@ -72,13 +72,13 @@ STAGE_PARAMS: dict[str, Schema] = {
     "consolidate": _object({"feature_dim": _count(2048)}),  # only used for an empty shard
     "model": _object(
         {
-            "epochs": _count(60),
+            "epochs": _count(30),
             "batch_size": _count(32),
             "max_len": _count(12),
             "vocab_size": _count(5000),
             "embedding_dim": _count(64),
             "units": _count(128),
-            "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.5},
+            "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.2},
             "learning_rate": _seconds(0.001),
             "seed": _count(0, minimum=0),
             "glove_path": {"type": ["string", "null"], "default": None},
@@ -91,6 +91,9 @@ STAGE_PARAMS: dict[str, Schema] = {
             },
             # captions held at once to shuffle (the model stage streams the shards; 0: in order)
             "shuffle_captions": _count(1024, minimum=0),
+            # image features PCA-whitened to this many components (fit on a sample of at most
+            # 4096 training rows) before the model; 0: standardise each dimension instead
+            "feature_pca": _count(64, minimum=0),
             "eval_images": _count(1000, minimum=0),  # held-out images captioned for BLEU
             # how features were extracted (the features stage's params, via `params_from`),
             # recorded in saved/params.json so predict extracts them the same way

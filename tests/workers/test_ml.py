@@ -80,24 +80,34 @@ def synthetic_images(root: Path, chunks: int, per_chunk: int) -> dict[str, list[
 # ---------------------------------------------------------------- model: h5 and mask
 
 
-def small_trained_model(tmp: Path) -> tuple[Any, np.ndarray, np.ndarray]:
+def small_trained_model(tmp: Path, feature_pca: int = 0) -> tuple[Any, np.ndarray, np.ndarray]:
     import keras
 
+    from workers.captioning import pca
     from workers.captioning.model import ModelConfig, build_caption_model, compile_caption_model
 
     keras.utils.set_random_seed(1)
-    model = build_caption_model(ModelConfig(vocab_size=20, max_len=6, embedding_dim=16, units=16))
-    compile_caption_model(model, 1e-2)
     rng = np.random.default_rng(0)
     feats = rng.random((32, 2048), dtype=np.float32)
+    config = ModelConfig(
+        vocab_size=20, max_len=6, embedding_dim=16, units=16, feature_pca=feature_pca
+    )
+    whitening = pca.whitening(feats, feature_pca) if feature_pca else None
+    model = build_caption_model(config, feature_whitening=whitening)
+    compile_caption_model(model, 1e-2)
     prefixes = np.zeros((32, 6), np.int32)
     prefixes[:, -3:] = rng.integers(1, 20, (32, 3))
     model.fit([feats, prefixes], rng.integers(0, 20, 32), epochs=1, verbose=0)
     return model, feats, prefixes
 
 
-def test_h5_reloads_in_fresh_process_with_identical_predictions(tmp_path: Path) -> None:
-    model, feats, prefixes = small_trained_model(tmp_path)
+@pytest.mark.parametrize("feature_pca", [0, 8])  # standardised, or PCA-whitened features
+def test_h5_reloads_in_fresh_process_with_identical_predictions(
+    tmp_path: Path, feature_pca: int
+) -> None:
+    model, feats, prefixes = small_trained_model(tmp_path, feature_pca)
+    if feature_pca:  # the projection is fixed: training leaves the fitted whitening as it was
+        assert not model.get_layer("feature_pca").trainable_weights
     model.save(tmp_path / "saved_model.h5")
     np.save(tmp_path / "f.npy", feats)
     np.save(tmp_path / "p.npy", prefixes)

@@ -49,10 +49,11 @@ class ModelConfig:
     max_len: int = 12
     embedding_dim: int = 64
     units: int = 128
-    dropout: float = 0.5
+    dropout: float = 0.2
     feature_dim: int = FEATURE_DIM
     carry_mask: bool = True  # False rebuilds Keras 3's default (mask lost at add) for comparison
     normalize_features: bool = True
+    feature_pca: int = 0  # > 0: PCA-whiten to this many components instead of standardising
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +63,7 @@ def build_caption_model(
     config: ModelConfig,
     embedding_matrix: np.ndarray | None = None,
     feature_moments: tuple[np.ndarray, np.ndarray] | None = None,
+    feature_whitening: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> keras.Model:
     """Inputs `[features (n, 2048), caption prefix (n, max_len) int]` -> next-word softmax.
 
@@ -71,12 +73,22 @@ def build_caption_model(
     the .h5 and predict applies the same). CNN features share a large common component
     (random-weight ResNet50: mean 2.8, per-dimension std 0.26), which otherwise drowns what
     differs between images.
+
+    With `config.feature_pca`, a fixed Dense layer instead projects the features onto their
+    leading principal components at unit variance (`feature_whitening`: kernel and bias from
+    `workers.captioning.pca`); why is in that module.
     """
     features = keras.Input(shape=(config.feature_dim,), name="features")
     caption = keras.Input(shape=(config.max_len,), dtype="int32", name="caption")
 
     image = features
-    if config.normalize_features:
+    if config.feature_pca > 0:
+        width = config.feature_pca if feature_whitening is None else feature_whitening[0].shape[1]
+        whiten = keras.layers.Dense(width, trainable=False, name="feature_pca")
+        image = whiten(image)
+        if feature_whitening is not None:
+            whiten.set_weights([w.astype("float32") for w in feature_whitening])
+    elif config.normalize_features:
         normalize = keras.layers.Normalization(axis=-1, name="feature_norm")
         image = normalize(image)
         if feature_moments is not None:

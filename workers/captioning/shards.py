@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workers.captioning.pca import Reservoir
 from workers.captioning.text import Vocabulary, clean_caption
 
 
@@ -133,6 +134,7 @@ class CorpusStats:
     val_samples: int = 0
     feature_sum: np.ndarray | None = None
     feature_sq: np.ndarray | None = None
+    sample: Reservoir | None = None  # training feature rows for PCA (bounded)
 
     def feature_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-dimension mean and variance of the training images' features (float32)."""
@@ -151,9 +153,12 @@ def samples_per_caption(caption: str, max_len: int) -> int:
     return min(len(caption.split()), max_len - 1) + 1
 
 
-def scan_corpus(root: Path, names: list[str], split: Split, max_len: int) -> CorpusStats:
-    """The vocabulary's counts and the normalisation statistics, in one pass over the shards."""
-    stats = CorpusStats()
+def scan_corpus(
+    root: Path, names: list[str], split: Split, max_len: int, sample_rows: int = 0, seed: int = 0
+) -> CorpusStats:
+    """The vocabulary's counts and the normalisation statistics, in one pass over the shards;
+    with `sample_rows`, also a seeded uniform sample of that many training feature rows."""
+    stats = CorpusStats(sample=Reservoir(sample_rows, seed) if sample_rows else None)
     for shard in iter_shards(root, names):
         if not stats.feature_dim and shard.lines:
             stats.feature_dim = int(shard.features.shape[1])
@@ -179,6 +184,8 @@ def scan_corpus(root: Path, names: list[str], split: Split, max_len: int) -> Cor
             block = np.asarray(shard.features[train_rows], dtype=np.float64)
             stats.feature_sum += block.sum(axis=0)
             stats.feature_sq += (block * block).sum(axis=0)
+            if stats.sample is not None:
+                stats.sample.add(block)
     if not stats.train_captions:
         raise RuntimeError(
             f"no training data under {root} (expected <chunk>/captions.tsv and "
