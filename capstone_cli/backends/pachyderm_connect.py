@@ -14,7 +14,6 @@ src/internal/middleware/auth/interceptor.go:292).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -24,13 +23,13 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 from pachyderm_sdk import Client
 from pachyderm_sdk.config import ConfigFile, Context
 from pachyderm_sdk.errors import AuthServiceNotActivated
 
+from capstone_cli.backends.pachyderm_local import serves_this_machine
 from capstone_cli.errors import (
     AuthError,
     CapstoneError,
@@ -50,9 +49,6 @@ MIN_MINOR = 8  # CreatePipelineV2 and effective specs arrived in 2.8
 UNREACHABLE_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 AUTH_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 _EXPIRED_TOKEN = "token expiration is in the past"  # INTERNAL, pachd 2.12 src/auth/auth.go:148
-SERVE_MARK = "capstone"
-"""GetVersion's `additional` from `capstone serve`: the server is capstone's engine, whose
-workers run on the server's machine (pachd's own builds put a pre-release tag there or nothing)."""
 
 
 @dataclass(frozen=True)
@@ -331,18 +327,9 @@ def connection_error(exc: BaseException, target: Target) -> CapstoneError:
     return PachydermError(f"pachd at {where} failed: {code}: {message}")
 
 
-@dataclass(frozen=True)
-class ServerVersion:
-    """What GetVersion said: "major.minor.micro" plus pachd's `additional` tag."""
-
-    text: str
-    additional: str
-
-
-def check_version(
-    client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S
-) -> ServerVersion:
-    """GetVersion, then WhoAmI, each with a short deadline; the server's version."""
+def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
+    """GetVersion, then WhoAmI, each with a short deadline; the version's `additional` tag,
+    which says what kind of server answered (`pachyderm_local.SERVE_MARK`)."""
     deadlines = getattr(client, "deadlines", None)
     scope = deadlines.unary_deadline(timeout_s) if deadlines is not None else nullcontext()
     with scope:
@@ -360,25 +347,7 @@ def check_version(
                 hint="upgrade the cluster, or use `--backend embedded`",
             )
         check_login(client, target)
-    return ServerVersion(text=text, additional=additional)
-
-
-def is_loopback(address: str) -> bool:
-    """Whether `address` (host:port or scheme://host:port) names this machine's loopback."""
-    host = urlsplit(address if "://" in address else f"grpc://{address}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serves_this_machine(target: Target, version: ServerVersion) -> bool:
-    """Whether the server is `capstone serve` on this machine, so its workers read this
-    machine's files: it says so in GetVersion and is dialled on loopback. (A loopback address
-    alone is not enough: `pachctl port-forward` puts a remote cluster there.)"""
-    return version.additional == SERVE_MARK and is_loopback(target.address)
+    return additional
 
 
 def check_login(client: Client, target: Target) -> None:
@@ -414,8 +383,9 @@ def open_connection(
     """Connect to pachd once GetVersion and WhoAmI have answered."""
     target = resolve_target(address, project)
     client = make_client(target, rpc_timeout_s)
-    version = check_version(client, target, timeout_s)
-    return Connection(client, target.project, serves_this_machine(target, version))
+    additional = check_version(client, target, timeout_s)
+    local = serves_this_machine(target.address, additional)
+    return Connection(client, target.project, local)
 
 
 def connect(

@@ -18,7 +18,7 @@ from typing import Any
 
 from pachyderm_sdk.api import metadata, pfs, transaction, version
 
-from capstone_cli.backends.pachyderm_connect import SERVE_MARK
+from capstone_cli.backends.pachyderm_local import SERVE_MARK
 from capstone_cli.errors import NotFoundError
 from capstone_cli.serve import registry
 from capstone_cli.serve.home import Home, repo_key

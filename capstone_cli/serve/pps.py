@@ -77,8 +77,8 @@ class PipelineService:
             doc = json.loads(req.create_pipeline_request_json)
         except ValueError as exc:
             raise UsageError(f"malformed pipeline spec JSON: {exc}") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("pipeline"), dict):
-            raise UsageError("the pipeline spec JSON has no pipeline")
+        if not isinstance(doc, dict) or not (doc.get("pipeline") or {}).get("name"):
+            raise UsageError("the pipeline spec JSON has no pipeline.name")
         named = doc["pipeline"].get("project") or {}
         project = project_of(pfs.Project(name=str(named.get("name", ""))))
         typed = self._apply(doc, project, reprocess=req.reprocess, dry_run=req.dry_run)

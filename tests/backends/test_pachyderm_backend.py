@@ -22,15 +22,9 @@ from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.backends import pachyderm_files as pachyderm_module
 from capstone_cli.backends.pachyderm import PachydermBackend
-from capstone_cli.backends.pachyderm_connect import (
-    SERVE_MARK,
-    ServerVersion,
-    Target,
-    connect,
-    resolve_target,
-    serves_this_machine,
-)
+from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.backends.pachyderm_convert import canonical_spec
+from capstone_cli.backends.pachyderm_local import SERVE_MARK, serves_this_machine
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
     AuthError,
@@ -187,8 +181,7 @@ def test_only_capstone_serve_on_loopback_reads_local_paths(
     ],
 )
 def test_capstone_serve_is_local_only_on_loopback(address: str, loopback: bool) -> None:
-    target = Target(address=address, source="flag", project="default")
-    assert serves_this_machine(target, ServerVersion("2.12.2capstone", SERVE_MARK)) is loopback
+    assert serves_this_machine(address, SERVE_MARK) is loopback
 
 
 def test_connect_to_a_closed_port_is_unreachable_quickly(isolated_config: Path) -> None:
