@@ -23,7 +23,7 @@ from capstone_cli.backends.base import Backend, ProgressFn
 from capstone_cli.backends.pachyderm_connect import (
     RPC_FAILURES,
     UNREACHABLE_CODES,
-    connect,
+    open_connection,
     rpc,
     rpc_error,
     rpc_status,
@@ -64,8 +64,10 @@ class PachydermBackend(PachydermProjects, PachydermBranches, Backend):
         wait_timeout_s: float | None = None,
         poll_deadline_s: float = POLL_DEADLINE_S,
         unreachable_grace_s: float = UNREACHABLE_GRACE_S,
+        local_paths: bool = False,
     ) -> None:
         self.client = client
+        self.local_paths = local_paths  # `capstone serve` here: its workers read our files
         self.project = project
         self.wait_timeout_s = wait_timeout_s
         self.poll_deadline_s = poll_deadline_s
@@ -74,8 +76,8 @@ class PachydermBackend(PachydermProjects, PachydermBranches, Backend):
     @classmethod
     def connect(cls, address: str | None = None, project: str | None = None) -> PachydermBackend:
         """Resolve the cluster like pachctl, check it answers, and return a backend for it."""
-        client, resolved_project = connect(address, project)
-        return cls(client, resolved_project)
+        opened = open_connection(address, project)
+        return cls(opened.client, opened.project, local_paths=opened.local)
 
     def close(self) -> None:
         channel = getattr(self.client, "_channel", None)

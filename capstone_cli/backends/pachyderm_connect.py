@@ -29,6 +29,7 @@ from pachyderm_sdk import Client
 from pachyderm_sdk.config import ConfigFile, Context
 from pachyderm_sdk.errors import AuthServiceNotActivated
 
+from capstone_cli.backends.pachyderm_local import serves_this_machine
 from capstone_cli.errors import (
     AuthError,
     CapstoneError,
@@ -327,7 +328,8 @@ def connection_error(exc: BaseException, target: Target) -> CapstoneError:
 
 
 def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
-    """GetVersion, then WhoAmI, each with a short deadline; "major.minor.micro" of the server."""
+    """GetVersion, then WhoAmI, each with a short deadline; the version's `additional` tag,
+    which says what kind of server answered (`pachyderm_local.SERVE_MARK`)."""
     deadlines = getattr(client, "deadlines", None)
     scope = deadlines.unary_deadline(timeout_s) if deadlines is not None else nullcontext()
     with scope:
@@ -336,7 +338,8 @@ def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIM
         except RPC_FAILURES as exc:
             raise connection_error(exc, target) from exc
         major, minor = int(version.major), int(version.minor)
-        text = f"{major}.{minor}.{int(version.micro)}{version.additional or ''}"
+        additional = str(version.additional or "")
+        text = f"{major}.{minor}.{int(version.micro)}{additional}"
         if major != SUPPORTED_MAJOR or minor < MIN_MINOR:
             raise PachydermError(
                 f"pachd at {target.shown} is version {text}; capstone needs "
@@ -344,7 +347,7 @@ def check_version(client: Client, target: Target, timeout_s: float = CONNECT_TIM
                 hint="upgrade the cluster, or use `--backend embedded`",
             )
         check_login(client, target)
-    return text
+    return additional
 
 
 def check_login(client: Client, target: Target) -> None:
@@ -361,6 +364,30 @@ def check_login(client: Client, target: Target) -> None:
             raise connection_error(exc, target) from exc
 
 
+@dataclass(frozen=True)
+class Connection:
+    """A checked client, its project, and whether the server runs on this machine."""
+
+    client: Client
+    project: str
+    local: bool
+
+
+def open_connection(
+    address: str | None = None,
+    project: str | None = None,
+    *,
+    timeout_s: float = CONNECT_TIMEOUT_S,
+    rpc_timeout_s: float | None = RPC_TIMEOUT_S,
+) -> Connection:
+    """Connect to pachd once GetVersion and WhoAmI have answered."""
+    target = resolve_target(address, project)
+    client = make_client(target, rpc_timeout_s)
+    additional = check_version(client, target, timeout_s)
+    local = serves_this_machine(target.address, additional)
+    return Connection(client, target.project, local)
+
+
 def connect(
     address: str | None = None,
     project: str | None = None,
@@ -369,7 +396,5 @@ def connect(
     rpc_timeout_s: float | None = RPC_TIMEOUT_S,
 ) -> tuple[Client, str]:
     """Connect to pachd and return (client, project) once GetVersion and WhoAmI have answered."""
-    target = resolve_target(address, project)
-    client = make_client(target, rpc_timeout_s)
-    check_version(client, target, timeout_s)
-    return client, target.project
+    opened = open_connection(address, project, timeout_s=timeout_s, rpc_timeout_s=rpc_timeout_s)
+    return opened.client, opened.project

@@ -1,9 +1,10 @@
 """The small services: version, transactions, metadata.
 
 Version: pachyderm_sdk and pachctl refuse a server whose major.minor differs from theirs, so the
-server reports the 2.12 line it implements. Transactions: recorded requests, run at finish
-(kept in memory: a restarted server forgets open transactions). Metadata: repo metadata, kept
-in memory for the server's life.
+server reports the 2.12 line it implements, with `additional` saying it is capstone (so the
+pachyderm backend, dialling it on loopback, lets a TSV name this machine's images).
+Transactions: recorded requests, run at finish (kept in memory: a restarted server forgets open
+transactions). Metadata: repo metadata, kept in memory for the server's life.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from pachyderm_sdk.api import metadata, pfs, transaction, version
 
+from capstone_cli.backends.pachyderm_local import SERVE_MARK
 from capstone_cli.errors import NotFoundError
 from capstone_cli.serve import registry
 from capstone_cli.serve.home import Home, repo_key
@@ -30,7 +32,7 @@ TXN_HEADER = "pach-transaction"  # the metadata key pachyderm_sdk and pachctl se
 class VersionService:
     def get_version(self, _req: Any, _ctx: Any) -> version.Version:
         major, minor, micro = PACHD_VERSION
-        return version.Version(major=major, minor=minor, micro=micro, additional="capstone")
+        return version.Version(major=major, minor=minor, micro=micro, additional=SERVE_MARK)
 
 
 class TransactionService:

@@ -18,6 +18,7 @@ from pachyderm_sdk.api import pfs, pps
 
 from capstone_cli.engine.datums.listing import list_datums
 from capstone_cli.engine.names import ref_of
+from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
@@ -44,6 +45,9 @@ class PipelineService:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.secrets: dict[str, pps.SecretInfo] = {}
+        # pipeline -> the commit set its last create/update started: pachd's `spec_commit`, which
+        # clients (capstone's pachyderm backend) follow after an update; kept for the server's life
+        self.spec_commits: dict[str, str] = {}
 
     # -- the job runner ------------------------------------------------------------------
     def start_runner(self) -> None:
@@ -61,15 +65,43 @@ class PipelineService:
 
     # -- pipelines -----------------------------------------------------------------------
     def create_pipeline(self, req: pps.CreatePipelineRequest, _ctx: Any) -> Any:
-        project = project_of(req.pipeline.project)
         doc = req.to_dict(casing=betterproto.Casing.SNAKE, include_default_values=False)
+        self._apply(doc, project_of(req.pipeline.project), reprocess=req.reprocess)
+        return EMPTY()
+
+    def create_pipeline_v2(
+        self, req: pps.CreatePipelineV2Request, _ctx: Any
+    ) -> pps.CreatePipelineV2Response:
+        """The JSON form pachctl and capstone's pachyderm backend send (pachd 2.8+)."""
+        try:
+            doc = json.loads(req.create_pipeline_request_json)
+        except ValueError as exc:
+            raise UsageError(f"malformed pipeline spec JSON: {exc}") from exc
+        if not isinstance(doc, dict) or not (doc.get("pipeline") or {}).get("name"):
+            raise UsageError("the pipeline spec JSON has no pipeline.name")
+        named = doc["pipeline"].get("project") or {}
+        project = project_of(pfs.Project(name=str(named.get("name", ""))))
+        typed = self._apply(doc, project, reprocess=req.reprocess, dry_run=req.dry_run)
+        return pps.CreatePipelineV2Response(
+            effective_create_pipeline_request_json=json.dumps(typed.effective)
+        )
+
+    def _apply(
+        self, doc: dict[str, Any], project: str, *, reprocess: bool, dry_run: bool = False
+    ) -> PipelineSpec:
+        doc = dict(doc)
         doc.pop("update", None)
         doc.pop("reprocess", None)
-        doc["pipeline"] = {"name": req.pipeline.name, "project": {"name": project}}
-        typed = parse_spec(doc, req.pipeline.name, default_project=project)
-        pipelines.apply_pipeline(self.home.store, typed, reprocess=req.reprocess)
+        name = str(doc["pipeline"]["name"])
+        doc["pipeline"] = {"name": name, "project": {"name": project}}
+        typed = parse_spec(doc, name, default_project=project)
+        result = pipelines.apply_pipeline(
+            self.home.store, typed, reprocess=reprocess, dry_run=dry_run
+        )
+        if result.job_id:
+            self.spec_commits[typed.key] = result.job_id
         self.wake.set()
-        return EMPTY()
+        return typed
 
     def _info(self, name: str, details: bool = True) -> pps.PipelineInfo:
         store = self.home.store
@@ -82,6 +114,8 @@ class PipelineService:
         return pps.PipelineInfo(
             pipeline=_pipeline_msg(name),
             version=info.version,
+            spec_commit=pfs.Commit(id=self.spec_commits.get(name, "")),
+            user_spec_json=json.dumps(info.spec),
             stopped=info.state == "PIPELINE_PAUSED",
             state=state,
             details=pps.PipelineInfoDetails(

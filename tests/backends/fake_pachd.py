@@ -49,10 +49,11 @@ class Failure:
 class FakePachd(FakePfs, FakePps):
     """Start with `FakePachd()`, point a client at `fake.address`, `stop()` at the end."""
 
-    def __init__(self, version: tuple[int, int, int] = (2, 12, 2)) -> None:
+    def __init__(self, version: tuple[int, int, int] = (2, 12, 2), additional: str = "") -> None:
         FakePfs.__init__(self)
         FakePps.__init__(self)
         self.version = version
+        self.additional = additional  # GetVersion's tag: "capstone" plays `capstone serve`
         self.auth_tokens: dict[str, str] | None = None  # token -> user; None: auth not activated
         self.requests: list[tuple[str, Any]] = []
         self.metadata: list[dict[str, str]] = []  # invocation metadata of every call
@@ -154,7 +155,7 @@ class FakePachd(FakePfs, FakePps):
     # -- version and auth ------------------------------------------------------------------
     def get_version(self, _: Empty, __: Any) -> Version:
         major, minor, micro = self.version
-        return Version(major=major, minor=minor, micro=micro)
+        return Version(major=major, minor=minor, micro=micro, additional=self.additional)
 
     def _token_refusal(self, context: grpc.ServicerContext) -> str | None:
         """Why the call's token is refused: none is ErrNotSignedIn (auth/auth.go:136), an

@@ -24,6 +24,7 @@ from capstone_cli.backends import pachyderm_files as pachyderm_module
 from capstone_cli.backends.pachyderm import PachydermBackend
 from capstone_cli.backends.pachyderm_connect import connect, resolve_target
 from capstone_cli.backends.pachyderm_convert import canonical_spec
+from capstone_cli.backends.pachyderm_local import SERVE_MARK, serves_this_machine
 from capstone_cli.engine.inputs import PfsInput
 from capstone_cli.errors import (
     AuthError,
@@ -149,6 +150,38 @@ def test_connect_rejects_auth_errors_and_other_versions(
         assert hint_part in (caught.value.hint or "")  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("additional", "local_paths"),
+    [("capstone", True), ("", False), ("-rc1", False)],
+)
+def test_only_capstone_serve_on_loopback_reads_local_paths(
+    isolated_config: Path, additional: str, local_paths: bool
+) -> None:
+    server = FakePachd(additional=additional)
+    try:
+        connected = PachydermBackend.connect(server.address)
+        assert connected.local_paths is local_paths
+        connected.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1:30650", True),
+        ("grpc://localhost:30650", True),
+        ("grpc://[::1]:30650", True),
+        ("127.8.0.1:1", True),
+        ("grpc://10.0.0.5:30650", False),
+        ("grpcs://pachd.example.com:443", False),
+        ("grpc://user:tok@localhost:30650", True),
+    ],
+)
+def test_capstone_serve_is_local_only_on_loopback(address: str, loopback: bool) -> None:
+    assert serves_this_machine(address, SERVE_MARK) is loopback
 
 
 def test_connect_to_a_closed_port_is_unreachable_quickly(isolated_config: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+
+from tests.e2e.conftest import free_port
 
 SUITE = Path(__file__).resolve().parents[1] / "vendored" / "pachyderm_python_sdk"
 FILES = [
@@ -38,15 +39,9 @@ EXPECTED_FAILURES: dict[str, str] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CAPSTONE_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],

@@ -5,39 +5,18 @@ and through the CLI."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
-from pachyderm_sdk import Client
 from pachyderm_sdk.api import pfs, pps
 
-from tests.e2e.test_serve_python_sdk import _free_port
+from tests.e2e.conftest import Served
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Client, dict[str, str]]]:
-    port = _free_port()
-    env = {**os.environ, "CAPSTONE_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],
-        env=env,
-        stderr=subprocess.PIPE,
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    grpc.channel_ready_future(channel).result(timeout=60)
-    channel.close()
-    yield Client(host="127.0.0.1", port=port), env
-    proc.terminate()
-    proc.wait(timeout=60)
-
-
-def test_sdk_and_cli_share_the_home(served: tuple[Client, dict[str, str]]) -> None:
-    client, env = served
+def test_sdk_and_cli_share_the_home(served: Served) -> None:
+    client, env = served.client, served.env
     words = pfs.Repo(name="words")
     client.pfs.create_repo(repo=words)
     with client.pfs.commit(branch=pfs.Branch.from_uri("words@master")) as commit:
