@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,16 @@ from tests.clirunner import RunCli, make_run_cli
 collect_ignore = ["vendored"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Ctrl-C back to the processes the tests start, when the run itself was started in the
+    background (`make test &`, nohup): a shell starts background jobs with SIGINT ignored, an
+    ignored signal stays ignored across exec, and the tests that stop `logs -f`, `serve` or `ui`
+    with SIGINT would then wait forever. A handled signal is reset to the default at exec.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
