@@ -1,4 +1,4 @@
-"""Cost of one rebind of `/pfs` (literal mode, `engine/run/pfsmount.py`): what literal mode adds
+"""Cost of one rebind of `/pfs` (literal mode, `engine/worker/pfsmount.py`): what literal mode adds
 per datum. Run (Linux, CAP_SYS_ADMIN): `.venv/bin/python benchmarks/bench_pfs_bind.py [N]`."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from capstone_cli.engine.run.pfsmount import bind_pfs, pfs_mode  # noqa: E402
+from capstone_cli.engine.worker.pfsmount import bind_pfs, pfs_mode  # noqa: E402
 
 
 def main() -> None:

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from capstone_cli.engine.names import clean_file_path
-from capstone_cli.engine.run.orphans import kill_orphans
-from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.engine.store.blobs import tmp_writer_alive
 from capstone_cli.engine.store.ioerrors import salvage_note
 from capstone_cli.engine.store.locks import run_in_progress, run_lock
@@ -30,6 +28,8 @@ from capstone_cli.engine.store.space import (
     on_full_disk_release_reserve,
 )
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.orphans import kill_orphans
+from capstone_cli.engine.worker.scratch import remove_tree
 from capstone_cli.errors import InvalidNameError
 
 

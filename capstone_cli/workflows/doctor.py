@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capstone_cli.engine.run.pfsmount import MODE_ENV, PfsMode, on_fallback, pfs_mode
+from capstone_cli.engine.worker.pfsmount import MODE_ENV, PfsMode, on_fallback, pfs_mode
 
 FALLBACK_LIMIT = (
     "Python code building /pfs paths is mapped by a shim; other programs that build /pfs "

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine.run.scratch import remove_tree
 from capstone_cli.engine.store.locks import run_lock
+from capstone_cli.engine.worker.scratch import remove_tree
 from capstone_cli.errors import ExitCode
 from capstone_cli.tsv import SplitReport, split_tsv
 from tests.clirunner import RunCli

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine import procid
-from capstone_cli.engine.run.orphans import WorkerRecord, kill_orphans, read_record
+from capstone_cli.engine.worker.orphans import WorkerRecord, kill_orphans, read_record
 from tests.clirunner import RunCli
 from tests.conftest import capstone_cmd, subprocess_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "run" / "batch_stage.py"
+STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "worker" / "batch_stage.py"
 
 pytestmark = pytest.mark.skipif(not procid.HAVE_PROC, reason="orphan killing needs /proc")
 
@@ -145,7 +145,7 @@ def test_the_runner_never_kills_its_own_group(tmp_path: Path) -> None:
         "import os, sys\n"
         "from pathlib import Path\n"
         "from capstone_cli.engine import procid\n"
-        "from capstone_cli.engine.run.orphans import kill_orphans\n"
+        "from capstone_cli.engine.worker.orphans import kill_orphans\n"
         "pgid = os.getpgrp()\n"
         "assert pgid == os.getpid()\n"
         "started = procid.start_time(pgid)\n"

@@ -24,16 +24,16 @@ from capstone_cli.engine.images import image_dir
 from capstone_cli.engine.inputs import FileInfo
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import logs
-from capstone_cli.engine.run.executor import DatumResult, JobContext, Slot, job_env, run_slot
 from capstone_cli.engine.run.fanout import fan_out
-from capstone_cli.engine.run.pfsmount import announce_fallback, pfs_mode
 from capstone_cli.engine.run.pipeline_records import PipelineRecord, find_pipeline
 from capstone_cli.engine.run.propagation import heads_moved
-from capstone_cli.engine.run.scratch import clean_orphans
 from capstone_cli.engine.store.ioerrors import storage_errors
 from capstone_cli.engine.store.locks import run_lock
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.store.tree import walk_tree
+from capstone_cli.engine.worker.executor import DatumResult, JobContext, Slot, job_env, run_slot
+from capstone_cli.engine.worker.pfsmount import announce_fallback, pfs_mode
+from capstone_cli.engine.worker.scratch import clean_orphans
 from capstone_cli.errors import ConflictError, NotFoundError, SpecError
 from capstone_cli.results import JobInfo
 
@@ -221,7 +221,7 @@ def execute(
     redraw. Batched workers report theirs the same way, one datum at a time.
     """
     if ctx.spec.transform.datum_batching:
-        from capstone_cli.engine.run.batching import run_batched
+        from capstone_cli.engine.worker.batching import run_batched
 
         run_batched(ctx, items, slots, on_done, on_tick)
         return

@@ -12,8 +12,8 @@ from capstone_cli.engine.datums.listing import list_datums
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
-from capstone_cli.engine.run.pfsmount import pfs_mode
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.pfsmount import pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]

@@ -1,4 +1,4 @@
-"""A tiny datum-batching stage for engine tests: `python tests/unit/engine/run/batch_stage.py`.
+"""A tiny datum-batching stage for engine tests: `python tests/unit/engine/worker/batch_stage.py`.
 
 Copies its `in` input to the output (symlinks it with MODE=link, lists what it sees with
 MODE=list; after sleeping $SLEEP seconds); raises on content `boom`; appends its pid to

@@ -11,8 +11,8 @@ from capstone_cli.engine import images
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
-from capstone_cli.engine.run.pfsmount import MODE_ENV, pfs_mode
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
 from tests.unit.engine.run.engine_helpers import make_spec, pfs, put, tree
 
 

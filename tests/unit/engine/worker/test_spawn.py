@@ -14,9 +14,9 @@ import pytest
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
-from capstone_cli.engine.run import spawn
-from capstone_cli.engine.run.pfsmount import MODE_ENV, pfs_mode
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker import spawn
+from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 

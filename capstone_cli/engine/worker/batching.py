@@ -39,7 +39,10 @@ import grpc
 from capstone_cli.engine import faults, procid
 from capstone_cli.engine.datums.listing import Datum
 from capstone_cli.engine.run import jobs as J
-from capstone_cli.engine.run.executor import (
+from capstone_cli.engine.run.fanout import fan_out
+from capstone_cli.engine.run.logs import Line, split_output
+from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.executor import (
     DatumResult,
     JobContext,
     Slot,
@@ -47,14 +50,11 @@ from capstone_cli.engine.run.executor import (
     datum_vars,
     persist,
 )
-from capstone_cli.engine.run.fanout import fan_out
-from capstone_cli.engine.run.logs import Line, split_output
-from capstone_cli.engine.run.orphans import WorkerRecord
-from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
-from capstone_cli.engine.run.pfsshim.sitecustomize import ROOT_ENV
-from capstone_cli.engine.run.scratch import remove_tree, rewrite_pfs
-from capstone_cli.engine.run.spawn import TICK_SECONDS, kill_group
-from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.orphans import WorkerRecord
+from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV
+from capstone_cli.engine.worker.scratch import remove_tree, rewrite_pfs
+from capstone_cli.engine.worker.spawn import TICK_SECONDS, kill_group
 from capstone_cli.errors import InvalidNameError
 from capstone_cli.protocol.nextdatum import decode_request, encode_response
 from capstone_cli.protocol.progress import PROGRESS_ENV

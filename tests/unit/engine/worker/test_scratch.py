@@ -9,8 +9,8 @@ import pytest
 
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
-from capstone_cli.engine.run.outputs import collect_outputs
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.outputs import collect_outputs
 from capstone_cli.errors import InvalidNameError
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from capstone_cli.engine import faults, procid
 from capstone_cli.engine.run.logs import Line, split_output
-from capstone_cli.engine.run.orphans import WorkerRecord
+from capstone_cli.engine.worker.orphans import WorkerRecord
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")

@@ -19,11 +19,11 @@ from functools import partial
 from pathlib import Path
 
 from capstone_cli.engine.datums.listing import Datum
-from capstone_cli.engine.run.orphans import kill_orphans
-from capstone_cli.engine.run.outputs import DatumView
 from capstone_cli.engine.store.blobs import INLINE_MAX
 from capstone_cli.engine.store.records import Commit
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.orphans import kill_orphans
+from capstone_cli.engine.worker.outputs import DatumView
 
 _PFS = re.compile(r"(^|[\s\"'=:(,])/pfs(?=$|[/\s\"';),])")
 _LINK_SAFE = os.geteuid() != 0 if hasattr(os, "geteuid") else True

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from capstone_cli.engine.run.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR, map_path
+from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR, map_path
 
 ROOT = "/tmp/scratch/slot0"
 

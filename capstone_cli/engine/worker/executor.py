@@ -23,18 +23,18 @@ from capstone_cli.engine.images import image_path
 from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run.logs import Line, write_lines
-from capstone_cli.engine.run.outputs import Output, StoredBlob, collect_outputs
-from capstone_cli.engine.run.pfsmount import bind_pfs, datum_pfs, unbind_pfs
-from capstone_cli.engine.run.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR
-from capstone_cli.engine.run.scratch import (
+from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.worker.pfsmount import bind_pfs, datum_pfs, unbind_pfs
+from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR
+from capstone_cli.engine.worker.scratch import (
     Download,
     ScratchRoot,
     remove_tree,
     rewrite_pfs,
     scratch_base,
 )
-from capstone_cli.engine.run.spawn import Launcher
-from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.spawn import Launcher
 from capstone_cli.errors import InvalidNameError, StoreWriteError
 from capstone_cli.protocol.progress import PROGRESS_ENV, read_progress
 
