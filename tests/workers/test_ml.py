@@ -28,6 +28,7 @@ FEATURE_PARAMS = {
     "seed": 0,
     "image_size": IMAGE_SIZE,
     "batch_size": 16,
+    "layer": "conv3_block4_out",  # the default, set here so saved/params.json matches it whole
 }
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220)}
 SHAPES = ("circle", "square")
@@ -307,7 +308,7 @@ def test_features_stage_writes_one_vector_per_image(pipeline: dict[str, Path]) -
     assert len(set(ids(0).values())) == 16
     assert ids(0)["000000"] == ids(2)["000004"] != ids(0)["000001"]
     vector = np.load(chunk / "000000.npy", allow_pickle=False)
-    # the default layer, conv3_block4_out, pools to 512 values (the tutorial's "top": 2048)
+    # conv3_block4_out pools to 512 values (the tutorial's "top": 2048)
     assert vector.shape == (512,) and vector.dtype == np.float32
 
 
