@@ -47,7 +47,7 @@ FEATURES: Schema = _object(
         # the backbone layer whose output is average-pooled into the feature vector: "top"
         # (the tutorial's: the last block, 2048-d) or a Keras layer name. Decision: with random
         # weights, shape survives an intermediate block and is lost at the top (offline set:
-        # held-out BLEU-4 0.743 -> 0.847; benchmarks/RESULTS.md, issue 18)
+        # make demo held-out BLEU-4 0.743 -> 0.836; benchmarks/RESULTS.md, issue 18)
         "layer": {"type": "string", "minLength": 1, "default": "conv3_block4_out"},
     }
 )
