@@ -42,7 +42,13 @@ FEATURES: Schema = _object(
         "weights": {"type": "string", "minLength": 1, "default": "none"},
         "seed": _count(0, minimum=0),
         "batch_size": _count(32),
-        "image_size": _count(224, minimum=32),  # ResNet50's smallest input
+        # ResNet50's smallest input is 32; 96 is the offline images' own scale (see `layer`)
+        "image_size": _count(96, minimum=32),
+        # the backbone layer whose output is average-pooled into the feature vector: "top"
+        # (the tutorial's: the last block, 2048-d) or a Keras layer name. Decision: with random
+        # weights, shape survives an intermediate block and is lost at the top (offline set:
+        # make demo held-out BLEU-4 0.743 -> 0.836; benchmarks/RESULTS.md, issue 18)
+        "layer": {"type": "string", "minLength": 1, "default": "conv3_block4_out"},
     }
 )
 

@@ -28,6 +28,7 @@ FEATURE_PARAMS = {
     "seed": 0,
     "image_size": IMAGE_SIZE,
     "batch_size": 16,
+    "layer": "conv3_block4_out",  # the default, set here so saved/params.json matches it whole
 }
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220)}
 SHAPES = ("circle", "square")
@@ -198,10 +199,31 @@ def test_random_backbone_identical_across_processes(tmp_path: Path) -> None:
     fresh_python(code, str(tmp_path), "a")
     fresh_python(code, str(tmp_path), "b")
     a0, b0 = np.load(tmp_path / "a_0.npy"), np.load(tmp_path / "b_0.npy")
-    assert a0.shape == (3, 2048) and a0.dtype == np.float32
+    assert a0.shape == (3, 512) and a0.dtype == np.float32
     np.testing.assert_array_equal(a0, b0)
     np.testing.assert_array_equal(np.load(tmp_path / "a_1.npy"), np.load(tmp_path / "b_1.npy"))
     assert not np.array_equal(a0, np.load(tmp_path / "a_1.npy"))  # the seed matters
+
+
+@pytest.mark.parametrize(
+    ("layer", "dim"), [("top", 2048), ("conv2_block3_out", 256), ("conv3_block4_out", 512)]
+)
+def test_backbone_layer_sets_the_feature_width(layer: str, dim: int) -> None:
+    from workers.captioning.features import FeatureExtractor
+
+    extractor = FeatureExtractor(weights="none", image_size=32, batch_size=2, layer=layer)
+    images = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    features = extractor.extract(images)
+    assert extractor.feature_dim == dim and features.shape == (3, dim)
+    assert np.isfinite(features).all() and features.std(axis=0).max() > 0  # images differ
+    assert extractor.extract(images[:0]).shape == (0, dim)
+
+
+def test_unknown_backbone_layer_is_refused_naming_the_choices() -> None:
+    from workers.captioning.features import FeatureExtractor
+
+    with pytest.raises(RuntimeError, match=r"unknown layer 'conv9'.*'top'.*conv3_block4_out"):
+        FeatureExtractor(weights="none", image_size=32, layer="conv9")
 
 
 # ---------------------------------------------------------------- stages end to end
@@ -286,7 +308,8 @@ def test_features_stage_writes_one_vector_per_image(pipeline: dict[str, Path]) -
     assert len(set(ids(0).values())) == 16
     assert ids(0)["000000"] == ids(2)["000004"] != ids(0)["000001"]
     vector = np.load(chunk / "000000.npy", allow_pickle=False)
-    assert vector.shape == (2048,) and vector.dtype == np.float32
+    # conv3_block4_out pools to 512 values (the tutorial's "top": 2048)
+    assert vector.shape == (512,) and vector.dtype == np.float32
 
 
 def test_model_stage_learns_better_than_baseline(pipeline: dict[str, Path]) -> None:

@@ -1,4 +1,8 @@
-"""Image features from a CNN backbone (ResNet50 without its classifier, average-pooled: 2048-d).
+"""Image features from a CNN backbone (ResNet50 without its classifier, one layer average-pooled).
+
+`layer`: "top" is the tutorial's vector (the last block, 2048-d); a Keras layer name such as
+`conv3_block4_out` (512-d) pools that block instead. With random weights the deep blocks lose the
+shape of a small drawn object, which an intermediate block keeps (benchmarks/RESULTS.md).
 
 Throughput rules measured here (reference/measurements.md section 2): call a `tf.function`-wrapped
 model, never `model.predict()` (which stalls ~5 s after its last batch on Keras 3.15), and feed
@@ -20,7 +24,6 @@ import numpy as np
 
 from capstone_cli.protocol import stage_params
 
-FEATURE_DIM = 2048
 _DEFAULTS = stage_params.defaults("features")
 BACKBONES = ("resnet50",)
 
@@ -53,7 +56,8 @@ def load_image(path: Path, image_size: int) -> np.ndarray:
 
 
 class FeatureExtractor:
-    """A backbone built once per process; `extract` maps uint8 images to float32 (n, 2048)."""
+    """A backbone built once per process; `extract` maps uint8 images to float32
+    (n, `feature_dim`)."""
 
     def __init__(
         self,
@@ -62,6 +66,7 @@ class FeatureExtractor:
         seed: int = _DEFAULTS["seed"],
         image_size: int = _DEFAULTS["image_size"],
         batch_size: int = _DEFAULTS["batch_size"],
+        layer: str = _DEFAULTS["layer"],
     ) -> None:
         import keras
         import tensorflow as tf
@@ -87,12 +92,24 @@ class FeatureExtractor:
                 )
             keras_weights = weights
         keras.utils.set_random_seed(seed)  # before building: random init identical everywhere
-        self.model = keras.applications.ResNet50(
+        base = keras.applications.ResNet50(
             include_top=False,
             weights=keras_weights,
-            pooling="avg",
+            pooling="avg" if layer == "top" else None,
             input_shape=(image_size, image_size, 3),
         )
+        if layer == "top":
+            self.model = base
+        else:
+            names = [one.name for one in base.layers]
+            if layer not in names:
+                blocks = ", ".join(n for n in names if n.endswith("_out"))
+                raise RuntimeError(
+                    f"unknown layer {layer!r} of {backbone}; use 'top' or one of: {blocks}"
+                )
+            pooled = keras.layers.GlobalAveragePooling2D()(base.get_layer(layer).output)
+            self.model = keras.Model(base.input, pooled)
+        self.feature_dim = int(self.model.output_shape[-1])
         preprocess = keras.applications.resnet50.preprocess_input
         model = self.model
         spec = tf.TensorSpec((None, image_size, image_size, 3), tf.float32)
@@ -104,7 +121,7 @@ class FeatureExtractor:
         self._forward = forward
 
     def extract(self, images: np.ndarray) -> np.ndarray:
-        """float32 (n, 2048) features of uint8/float (n, size, size, 3) RGB images."""
+        """float32 (n, feature_dim) features of uint8/float (n, size, size, 3) RGB images."""
         if images.ndim != 4 or images.shape[1:] != (self.image_size, self.image_size, 3):
             raise ValueError(
                 f"expected (n, {self.image_size}, {self.image_size}, 3) images, got {images.shape}"
@@ -114,7 +131,7 @@ class FeatureExtractor:
             for i in range(0, len(images), self.batch_size)
         ]
         if not chunks:
-            return np.zeros((0, FEATURE_DIM), dtype=np.float32)
+            return np.zeros((0, self.feature_dim), dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def extract_files(self, paths: Sequence[Path]) -> np.ndarray:
@@ -124,4 +141,4 @@ class FeatureExtractor:
             group = paths[i : i + self.batch_size]
             batch = np.stack([load_image(p, self.image_size) for p in group])
             out.append(self.extract(batch))
-        return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), dtype=np.float32)
+        return np.concatenate(out) if out else np.zeros((0, self.feature_dim), dtype=np.float32)

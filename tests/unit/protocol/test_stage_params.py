@@ -21,6 +21,13 @@ def test_every_stage_has_a_schema_whose_defaults_validate() -> None:
         jsonschema.Draft202012Validator(schema).validate(stage_params.defaults(stage))
 
 
+@pytest.mark.parametrize("layer", ["top", "conv3_block4_out", "conv4_block6_out"])
+def test_features_layer_accepts_top_or_a_layer_name(layer: str) -> None:
+    resolved = stage_params.resolve("features", {"layer": layer})
+    assert resolved == {**stage_params.defaults("features"), "layer": layer}
+    check_params("workers.features", {"layer": layer}, "features.yaml", (), None)
+
+
 def test_features_weights_default_is_offline() -> None:
     """`imagenet` downloads at run time; the default works on a machine without the internet."""
     assert stage_params.defaults("features")["weights"] == "none"
@@ -51,6 +58,9 @@ def test_resolve_overlays_given_values_on_defaults() -> None:
         ("features", {"backbone": "vgg"}, "features.backbone: expected one of ['resnet50']"),
         ("features", {"image_size": 16}, "features.image_size: must be >= 32, got 16"),
         ("features", {"weights": ""}, "features.weights: must not be empty"),
+        ("features", {"layer": ""}, "features.layer: must not be empty"),
+        ("features", {"layer": 5}, "features.layer: expected string, got 5"),
+        ("model", {"features": {"layer": []}}, "model.features.layer: expected string"),
         ("images", {"read_timeout": 0}, "images.read_timeout: must be > 0, got 0"),
         ("images", {"concurency": 2}, "images: unknown parameter(s): concurency"),
         ("predict", {"beam_width": 2.5}, "predict.beam_width: expected integer, got 2.5"),
