@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.conftest import free_port
 
 SUITE = Path(__file__).resolve().parents[1] / "vendored" / "pachyderm_python_sdk"
+SEED_PLUGIN = Path(__file__).resolve().parent / "sdk_plugins"  # capstone_suite_seed
 FILES = [
     "tests/test_pfs.py",
     "tests/test_pfs_additions.py",
@@ -98,6 +99,9 @@ def test_pachyderm_python_sdk_suite(
         **os.environ,
         "PACH_PYTHON_TEST_HOST": "127.0.0.1",
         "PACH_PYTHON_TEST_PORT": str(port),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(SEED_PLUGIN), os.environ.get("PYTHONPATH")])
+        ),
     }
     started = time.monotonic()
     run = subprocess.run(
@@ -108,6 +112,8 @@ def test_pachyderm_python_sdk_suite(
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "capstone_suite_seed",
             "-o",
             "timeout=60",
             f"--junitxml={junit}",
