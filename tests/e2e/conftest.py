@@ -28,6 +28,7 @@ class Served:
     client: Client
     env: dict[str, str]
     port: int
+    proc: subprocess.Popen[bytes]
 
 
 @pytest.fixture
@@ -42,6 +43,6 @@ def served(tmp_path: Path) -> Iterator[Served]:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     grpc.channel_ready_future(channel).result(timeout=60)
     channel.close()
-    yield Served(Client(host="127.0.0.1", port=port), env, port)
+    yield Served(Client(host="127.0.0.1", port=port), env, port, proc)
     proc.terminate()
     proc.wait(timeout=60)

@@ -15,13 +15,9 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
-import pytest
-
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import Served
 
 SUITE = Path(__file__).resolve().parents[1] / "vendored" / "pachyderm_python_sdk"
 SEED_PLUGIN = Path(__file__).resolve().parent / "sdk_plugins"  # capstone_suite_seed
@@ -40,31 +36,8 @@ EXPECTED_FAILURES: dict[str, str] = {
 }
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    env = {**os.environ, "CAPSTONE_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        grpc.channel_ready_future(channel).result(timeout=60)
-    finally:
-        channel.close()
-    yield proc, port
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-
-
-def test_ctrl_c_stops_the_server_cleanly(
-    server: tuple[subprocess.Popen[bytes], int],
-) -> None:
-    proc, _port = server
+def test_ctrl_c_stops_the_server_cleanly(served: Served) -> None:
+    proc = served.proc
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
@@ -90,10 +63,8 @@ def _outcomes(junit: Path, messages: dict[str, str] | None = None) -> dict[str, 
     return out
 
 
-def test_pachyderm_python_sdk_suite(
-    server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
-) -> None:
-    _proc, port = server
+def test_pachyderm_python_sdk_suite(served: Served, tmp_path: Path) -> None:
+    port = served.port
     junit = tmp_path / "junit.xml"
     env = {
         **os.environ,
