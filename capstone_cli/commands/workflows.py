@@ -72,9 +72,24 @@ def train(
         [
             ("chunks", f"{result.split.chunks} ({result.split.good} lines)"),
             ("model", ", ".join(str(p) for p in result.files)),
+            *_held_out(result.metrics),
             *[(k, _fmt(v)) for k, v in result.metrics.items() if not isinstance(v, list)],
         ],
     )
+
+
+def _held_out(metrics: dict[str, object]) -> list[tuple[str, str]]:
+    """The headline: BLEU-4 and exact captions on the images the model never trained on."""
+    bleu, baseline = metrics.get("bleu"), metrics.get("baseline_bleu")
+    if not isinstance(bleu, dict) or not isinstance(baseline, dict):
+        return []
+    return [
+        (
+            "held-out",
+            f"BLEU-4 {bleu['bleu4']:.3f} (baseline {baseline['bleu4']:.3f}), "
+            f"{metrics.get('exact')} of {metrics.get('exact_of')} captions exact",
+        )
+    ]
 
 
 def _fmt(value: object) -> str:

@@ -78,14 +78,16 @@ STAGE_PARAMS: dict[str, Schema] = {
     "consolidate": _object({"feature_dim": _count(2048)}),  # only used for an empty shard
     "model": _object(
         {
-            "epochs": _count(30),
-            "batch_size": _count(32),
+            # 10 epochs of 128 at a cosine-decayed 0.003: the offline demo's 1,600 training
+            # images in ~90 s on 2 cores (issue 18; benchmarks/RESULTS.md)
+            "epochs": _count(10),
+            "batch_size": _count(128),
             "max_len": _count(12),
             "vocab_size": _count(5000),
             "embedding_dim": _count(64),
             "units": _count(128),
             "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.2},
-            "learning_rate": _seconds(0.001),
+            "learning_rate": _seconds(0.003),
             "seed": _count(0, minimum=0),
             "glove_path": {"type": ["string", "null"], "default": None},
             "val_fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.2},
@@ -93,7 +95,7 @@ STAGE_PARAMS: dict[str, Schema] = {
             "lr_schedule": {
                 "type": "string",
                 "enum": ["constant", "cosine"],
-                "default": "constant",
+                "default": "cosine",
             },
             # captions held at once to shuffle (the model stage streams the shards; 0: in order)
             "shuffle_captions": _count(1024, minimum=0),

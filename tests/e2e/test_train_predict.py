@@ -48,6 +48,10 @@ def test_train_then_predict(run_cli: RunCli, tmp_path: Path) -> None:
     ).json()
     assert again["changed"] is False
     assert all(j["data_processed"] == 0 for j in again["jobs"])
+    table = run_cli("train", "--tsv", str(tsv), "--out", str(out), "--specs", str(specs)).stdout
+    held_out = next(line for line in table.splitlines() if "held-out" in line)
+    assert f"BLEU-4 {metrics['bleu']['bleu4']:.3f}" in held_out
+    assert f"{metrics['exact']} of {metrics['exact_of']} captions exact" in held_out
 
     more = subset_tsv(tmp_path, 50)
     grown = run_cli(
