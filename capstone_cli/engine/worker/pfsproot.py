@@ -1,0 +1,140 @@
+"""`/pfs` at its literal path through PRoot, where no mount namespace can be had.
+
+Without CAP_SYS_ADMIN (a laptop user, a container without it) `pfsmount` cannot bind the
+scratch root on `/pfs`, and the `rewrite` fallback reaches only the `/pfs` words of the spec and
+the paths Python code builds: a C program that opens a `/pfs` path it built itself (OpenCV's
+`cv2.imread` on walked paths, `find`, `montage` given a glob) does not find it. PRoot
+(https://proot-me.github.io, Debian package `proot`) translates paths in user space: it
+ptrace()s the process and every process it starts, and rewrites the path arguments of their
+system calls, so `proot -b <scratch root>:/pfs CMD` shows the scratch root at `/pfs` to CMD and
+to all its descendants, C code included. It needs no root, no user namespaces and no setup.
+
+PRoot 5.1 (Debian 12's) does not know `statx(2)`, which coreutils' `ls`, `stat`, `cp` call: its
+path would reach the kernel untranslated. So the worker thread that starts PRoot first installs
+a seccomp filter on itself (`hide_statx`; per thread, like `pfsmount`'s namespace, and
+inherited by every process it starts) that answers `statx` with ENOSYS: glibc's `statx()` then
+falls back to `fstatat`, which PRoot translates. The runner thread itself never calls `statx`.
+
+Costs and limits, measured in benchmarks/RESULTS.md: every system call of a datum process
+stops in the tracer (a datum that starts a Python interpreter pays ~tens of ms more); PRoot
+waits for all the processes it traces, so a datum that leaves a background child running ends
+when that child does (elsewhere the child is killed when the datum's process exits).
+
+Crash safety is unchanged: PRoot is the process the engine starts in a new session, so it leads
+the datum's process group, the one `orphans` records and kills (its tracees are in that group).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from functools import cache
+from pathlib import Path
+
+INSTALL_HINT = "install proot (Debian/Ubuntu: apt-get install proot)"
+_PROBE_SECONDS = 20.0
+
+
+def find_proot() -> tuple[str | None, str]:
+    """(absolute path of a working `proot` on this process's PATH, "") or (None, why not)."""
+    return _probe(os.environ.get("PATH", os.defpath))
+
+
+@cache
+def _probe(path: str) -> tuple[str | None, str]:
+    """Run the whole mechanism once per PATH, on a throwaway thread (its filter dies with it):
+    `ls` (statx) of a file of a temporary dir bound on `/pfs`."""
+    exe = shutil.which("proot", path=path)
+    if exe is None:
+        return None, "proot is not installed (not on PATH)"
+    exe = os.path.abspath(exe)
+    failed: list[str] = []
+
+    def attempt(probe: Path) -> None:
+        (probe / "probe").touch()
+        try:
+            hide_statx()
+            done = subprocess.run(
+                wrap(exe, probe, ["ls", "/pfs/probe"], None),
+                capture_output=True,
+                text=True,
+                timeout=_PROBE_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            failed.append(str(exc))
+            return
+        if done.returncode != 0 or done.stdout != "/pfs/probe\n":
+            failed.append((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+
+    with tempfile.TemporaryDirectory(prefix="capstone-proot-probe-") as probe:
+        thread = threading.Thread(target=attempt, args=(Path(probe),), name="capstone-proot-probe")
+        thread.start()
+        thread.join()
+    return (None, f"{exe} does not work here: {failed[0]}") if failed else (exe, "")
+
+
+class _Thread(threading.local):
+    hidden = False
+
+
+_THREAD = _Thread()
+# seccomp-bpf: if the audit arch is ours and the syscall is statx, fail with ENOSYS
+_STATX = {"x86_64": (0xC000003E, 332), "aarch64": (0xC00000B7, 291)}
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = (
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    )
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
+
+
+def hide_statx() -> None:
+    """Make `statx` fail with ENOSYS for this thread and every process it starts from now on
+    (once per thread; nothing on other architectures, where the need was not checked)."""
+    if _THREAD.hidden:
+        return
+    arch = _STATX.get(platform.machine())
+    if arch is not None:
+        program = (_SockFilter * 6)(
+            _SockFilter(0x20, 0, 0, 4),  # load seccomp_data.arch
+            _SockFilter(0x15, 0, 3, arch[0]),  # another arch: allow
+            _SockFilter(0x20, 0, 0, 0),  # load seccomp_data.nr
+            _SockFilter(0x15, 0, 1, arch[1]),  # not statx: allow
+            _SockFilter(0x06, 0, 0, 0x00050000 | errno.ENOSYS),  # SECCOMP_RET_ERRNO
+            _SockFilter(0x06, 0, 0, 0x7FFF0000),  # SECCOMP_RET_ALLOW
+        )
+        prog = _SockFprog(len(program), program)
+        libc = ctypes.CDLL(None, use_errno=True)
+        # no_new_privs: what an unprivileged thread needs to install a filter
+        if (
+            libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            or libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog)) != 0
+        ):
+            err = ctypes.get_errno()
+            raise OSError(err, f"prctl (hiding statx from PRoot): {os.strerror(err)}")
+    _THREAD.hidden = True
+
+
+def wrap(proot: str, root: Path, cmd: list[str], cwd: str | None) -> list[str]:
+    """`cmd` run under PRoot with `root` at `/pfs`, started in `cwd` (a guest path, so it may be
+    under `/pfs`; None: this process's directory). `-v -1`: PRoot's own notices (e.g. "pid N:
+    terminated with signal 9") would land in the datum's log; fatal errors still do."""
+    argv = [proot, "-v", "-1", "-b", f"{root}:/pfs"]
+    if cwd is not None:
+        argv += ["-w", cwd]
+    return argv + cmd
