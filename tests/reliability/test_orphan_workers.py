@@ -1,6 +1,7 @@
 """A SIGKILLed `capstone run` leaves its datum processes running (they have their own session);
 the next run kills them (whole process group, checked by pid AND start time) before removing
-their scratch dirs. Real `capstone` subprocesses, real `sh`/`sleep` workers."""
+their scratch dirs. Real `capstone` subprocesses, real `sh`/`sleep` workers; in proot mode the
+group is led by PRoot, with the worker and its stray child traced in it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from capstone_cli.engine import procid
 from capstone_cli.engine.worker.orphans import WorkerRecord, kill_orphans, read_record
+from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
 from tests.clirunner import RunCli
 from tests.conftest import capstone_cmd, subprocess_env
 
@@ -58,9 +60,12 @@ def _alive(pid: int) -> bool:
     return found is not None and found[0] != "Z"
 
 
-def _run(home: Path, fault: str | None) -> subprocess.CompletedProcess[str]:
+def _run(home: Path, fault: str | None, mode: str) -> subprocess.CompletedProcess[str]:
     env = subprocess_env(home)
     env["CAPSTONE_PARALLELISM"] = "1"
+    env.pop(MODE_ENV, None)
+    if mode != "literal":
+        env[MODE_ENV] = mode
     env.pop("CAPSTONE_FAULT", None)
     if fault:
         env["CAPSTONE_FAULT"] = fault
@@ -74,14 +79,26 @@ def _run(home: Path, fault: str | None) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("mode", ["literal", "proot"])
 @pytest.mark.parametrize(
     ("batching", "point"),
     [(False, "executor.datum.spawned"), (True, "batching.worker.spawned")],
     ids=["process-per-datum", "batching"],
 )
 def test_the_next_run_kills_workers_a_killed_run_left(
-    run_cli: RunCli, capstone_home: Path, tmp_path: Path, batching: bool, point: str
+    run_cli: RunCli,
+    capstone_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batching: bool,
+    point: str,
+    mode: str,
 ) -> None:
+    monkeypatch.delenv(MODE_ENV, raising=False)
+    if mode != "literal":
+        monkeypatch.setenv(MODE_ENV, mode)
+    if pfs_mode().mode != mode:
+        pytest.skip(f"no {mode} /pfs here: {pfs_mode().reason}")
     marks = tmp_path / "marks"
     marks.mkdir()
     spec = tmp_path / "slow.json"
@@ -90,19 +107,21 @@ def test_the_next_run_kills_workers_a_killed_run_left(
     run_cli("put", "data@master:/a.txt", str(tmp_path / "a.txt"), "--no-run")
     run_cli("pipeline", "create", "-f", str(spec), "--no-run")
 
-    first = _run(capstone_home, f"kill:{point}:1")
+    first = _run(capstone_home, f"kill:{point}:1", mode)
     assert first.returncode == -signal.SIGKILL, first.stderr
     leader, child = _wait_for(marks / "leader.pid"), _wait_for(marks / "child.pid")
     try:
         assert _alive(leader) and _alive(child)  # the killed run's worker outlived it
         scratch = capstone_home / "scratch"
         (record,) = [r for r in map(read_record, scratch.iterdir()) if r is not None]
-        started = procid.start_time(leader)
-        assert started is not None and record[0] == leader and record[1] <= started <= record[2]
+        group = record[0]  # the worker itself, or the PRoot tracing it
+        assert os.getpgid(leader) == group and (group == leader) == (mode == "literal")
+        started = procid.start_time(group)
+        assert started is not None and record[1] <= started <= record[2]
         (marks / "release").touch()
-        second = _run(capstone_home, None)
+        second = _run(capstone_home, None, mode)
         assert second.returncode == 0, second.stderr
-        assert not _alive(leader) and not _alive(child)  # the whole group was killed
+        assert not any(map(_alive, (leader, child, group)))  # the whole group was killed
         assert list(scratch.iterdir()) == []
         out = run_cli("ls", "slow@master:/").stdout
         assert ("a.txt" in out) is batching  # the stage copies its input; `exit 0` writes none

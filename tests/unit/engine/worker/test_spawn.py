@@ -86,22 +86,27 @@ def test_command_is_looked_up_on_the_pipeline_path(
     assert reasons == {"cannot run 'no-such-tool-xyz': No such file or directory"}
 
 
-@pytest.mark.parametrize("mode", ["literal", "rewrite"])
+@pytest.mark.parametrize("mode", ["literal", "proot", "rewrite"])
 def test_working_dir_is_rewritten_and_used(
     store: Store, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     monkeypatch.setenv(MODE_ENV, mode)
     if pfs_mode().mode != mode:
-        pytest.skip(f"no mount namespace here: {pfs_mode().reason}")
+        pytest.skip(f"no {mode} /pfs here: {pfs_mode().reason}")
     put(store, "in", {"/a": b"1"})
     spec = make_spec(
-        "wd", ["sh", "-c", "pwd > here"], pfs("in", "/*"), transform={"workingDir": "/pfs/out"}
+        "wd",
+        ["sh", "-c", "pwd > here; ls ../in > listed"],
+        pfs("in", "/*"),
+        transform={"workingDir": "/pfs/out"},
     )
     P.create_pipeline(store, spec)
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS", job.reason
-    here = tree(store, "wd")["/here"].decode().strip()
-    if mode == "literal":  # as in a Pachyderm worker
+    out = tree(store, "wd")
+    here = out["/here"].decode().strip()
+    assert out["/listed"] == b"a\n"  # relative paths from the working directory
+    if mode != "rewrite":  # as in a Pachyderm worker
         assert here == "/pfs/out"
     else:
         assert here.endswith("/out") and not here.startswith("/pfs")
