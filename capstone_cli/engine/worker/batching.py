@@ -55,6 +55,7 @@ from capstone_cli.engine.worker.executor import (
 )
 from capstone_cli.engine.worker.orphans import WorkerRecord
 from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.worker.pfsmount import PROOT
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV
 from capstone_cli.engine.worker.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.worker.spawn import TICK_SECONDS, kill_group
@@ -336,6 +337,7 @@ class _Slot:
             env,
             cwd,
             self.ctx.spec.datum_timeout,
+            traced=self.ctx.pfs_mode.mode == PROOT,
         )
         result.lines.extend(err.lines)
         if err.ok:

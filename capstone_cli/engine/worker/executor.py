@@ -291,6 +291,7 @@ def run_datum(
             t.accept_return_code,
             on_start,
             slot.progress_ticker(store, ctx),
+            traced=ctx.pfs_mode.mode == PROOT,
         )
         slot.clear_progress()
         on_start = None
@@ -318,6 +319,7 @@ def run_datum(
                 env,
                 err_cwd,
                 spec.datum_timeout,
+                traced=ctx.pfs_mode.mode == PROOT,
             )
             result.lines.extend(err.lines)
             if err.ok:

@@ -16,9 +16,12 @@ inherited by every process it starts) that answers `statx` with ENOSYS: glibc's 
 falls back to `fstatat`, which PRoot translates. The runner thread itself never calls `statx`.
 
 Costs and limits, measured in benchmarks/RESULTS.md: every system call of a datum process
-stops in the tracer (a datum that starts a Python interpreter pays ~tens of ms more); PRoot
-waits for all the processes it traces, so a datum that leaves a background child running ends
-when that child does (elsewhere the child is killed when the datum's process exits).
+stops in the tracer (a datum that starts a Python interpreter pays ~tens of ms more). PRoot
+waits for all the processes it traces, so a datum that leaves a background child running would
+end only when that child does; elsewhere the datum ends when its process exits and the child is
+killed with its group. `TraceeWatch` gives the same here: it waits for PRoot's own child (the
+datum's command), then kills the rest of the group but PRoot, which then exits with the
+command's exit status.
 
 Crash safety is unchanged: PRoot is the process the engine starts in a new session, so it leads
 the datum's process group, the one `orphans` records and kills (its tracees are in that group).
@@ -30,12 +33,17 @@ import ctypes
 import errno
 import os
 import platform
+import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from functools import cache
 from pathlib import Path
+
+from capstone_cli.engine import procid
 
 INSTALL_HINT = "install proot (Debian/Ubuntu: apt-get install proot)"
 _PROBE_SECONDS = 20.0
@@ -138,3 +146,105 @@ def wrap(proot: str, root: Path, cmd: list[str], cwd: str | None) -> list[str]:
     if cwd is not None:
         argv += ["-w", cwd]
     return argv + cmd
+
+
+class TraceeWatch:
+    """The end of a datum run under PRoot: its command's exit, not PRoot's (see above).
+
+    `wait(timeout)` may be called again after a timeout (`spawn` wakes up to read progress);
+    True once PRoot has exited, so that its group can be killed and it can be reaped. Where
+    pidfds are missing (Linux < 5.3) it waits for PRoot alone.
+    """
+
+    def __init__(self, proot_pid: int) -> None:
+        self.pid = proot_pid
+        self.command_done = False
+
+    def wait(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            proot = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            return _wait_pid(self.pid, deadline)
+        try:
+            childless = 0
+            while not self.command_done:
+                command = self._command()
+                if command is None:  # not started yet, or already gone
+                    if _poll([proot], 0.001):
+                        return True
+                    if _past(deadline):
+                        return False
+                    childless += 1
+                    # PRoot childless but not alone in its group: the command left strays
+                    if childless % 50 == 0 and self._strays():
+                        self.command_done = True
+                    continue
+                try:
+                    fd = os.pidfd_open(command)
+                except OSError:  # exited (and reaped by PRoot) meanwhile
+                    self.command_done = True
+                    break
+                try:
+                    ready = _poll([proot, fd], _left(deadline))
+                finally:
+                    os.close(fd)
+                if not ready:
+                    return False
+                if proot in ready:
+                    return True
+                self.command_done = True
+            while not _poll([proot], 0.02):  # PRoot waits for the strays: kill them
+                for pid in self._strays():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                if _past(deadline):
+                    return False
+            return True
+        finally:
+            os.close(proot)
+
+    def _strays(self) -> list[int]:
+        return [p for p in procid.group_members({self.pid}) if p != self.pid]
+
+    def _command(self) -> int | None:
+        """PRoot's child: the datum's command (what it starts are the command's children)."""
+        try:
+            with os.scandir(f"/proc/{self.pid}/task") as tasks:
+                for task in tasks:
+                    with open(f"{task.path}/children") as f:
+                        found = f.read().split()
+                    if found:
+                        return int(found[0])
+        except (OSError, ValueError):
+            pass
+        return None
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _poll(fds: list[int], timeout: float | None) -> list[int]:
+    """The pidfds among `fds` whose process exited, waiting up to `timeout` (None: forever)."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ev in poller.poll(None if timeout is None else timeout * 1000)]
+
+
+def _wait_pid(pid: int, deadline: float | None) -> bool:
+    """Without pidfds: wait, without reaping, until `pid` (a child) exits or `deadline`."""
+    delay = 0.0005
+    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None:
+        if _past(deadline):
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return True

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.engine import images
+from capstone_cli.engine import images, procid
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
@@ -263,3 +263,24 @@ def test_without_the_mount_capability_the_mode_is_proot(tmp_path: Path) -> None:
         check=True,
     )
     assert done.stdout.startswith("PfsMode(mode='proot', reason='[Errno 1] unshare"), done.stdout
+
+
+def test_a_datum_ends_with_its_command_and_its_strays_are_killed(store: Store, mode: str) -> None:
+    """A background child left running is killed when the datum's command exits, and the
+    command's exit status is the datum's, in every mode (PRoot itself would wait for the
+    child: `pfsproot.TraceeWatch`)."""
+    put(store, "in", {"/a": b"x"})
+    script = "sleep 300 & echo $! > /pfs/out/stray; exit 3"
+    spec = make_spec(
+        "strays",
+        ["sh", "-c", script],
+        pfs("in", "/*"),
+        transform={"acceptReturnCode": [3]},
+        datumTimeout="120s",  # not reached: the datum ends with `sh`
+    )
+    P.create_pipeline(store, spec)
+    (job,) = R.run_pending(store)
+    assert job.state == "JOB_SUCCESS", job.reason  # exit 3 seen, and accepted
+    stray = int(tree(store, "strays")["/stray"])
+    found = procid.identify(stray)
+    assert found is None or found[0] == "Z", f"the stray {stray} still runs"
