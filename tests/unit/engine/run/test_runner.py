@@ -250,7 +250,7 @@ def test_environment_and_pfs_rewriting(store: Store) -> None:
     assert job.state == "JOB_SUCCESS", job.reason
     out = tree(store, "envp")
     path, commits, names = out["/env"].decode().splitlines()
-    if pfs_mode().literal:  # as in a Pachyderm worker
+    if pfs_mode().at_pfs:  # as in a Pachyderm worker
         assert path == "/pfs/images/dir/liberty.png"
     else:  # rewritten: the scratch root's real path
         assert path.endswith("/images/dir/liberty.png") and not path.startswith("/pfs")
