@@ -13,7 +13,9 @@ PRoot 5.1 (Debian 12's) does not know `statx(2)`, which coreutils' `ls`, `stat`,
 path would reach the kernel untranslated. So the worker thread that starts PRoot first installs
 a seccomp filter on itself (`hide_statx`; per thread, like `pfsmount`'s namespace, and
 inherited by every process it starts) that answers `statx` with ENOSYS: glibc's `statx()` then
-falls back to `fstatat`, which PRoot translates. The runner thread itself never calls `statx`.
+falls back to `fstatat`, which PRoot translates. The thread keeps the filter (and the
+no_new_privs bit it needs: setuid programs it starts later gain nothing, which a traced process
+never does anyway); Python and SQLite on it never call `statx`.
 
 Costs and limits, measured in benchmarks/RESULTS.md: every system call of a datum process
 stops in the tracer (a datum that starts a Python interpreter pays ~tens of ms more). PRoot
