@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from capstone_cli.workflows.doctor import doctor
+from capstone_cli.workflows.system.doctor import doctor
 from tests.clirunner import RunCli
 
 HERE = Path(__file__).resolve().parent / "deferred_processing"

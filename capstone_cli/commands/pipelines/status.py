@@ -12,8 +12,8 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
-from capstone_cli.workflows.doctor import describe_pfs
-from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
+from capstone_cli.workflows.pipelines.status import dag_pipelines, status_report, to_dot, to_mermaid
+from capstone_cli.workflows.system.doctor import describe_pfs
 
 
 def status(
