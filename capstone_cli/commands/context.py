@@ -10,7 +10,7 @@ from capstone_cli import ui
 from capstone_cli.backends import open_backend
 from capstone_cli.backends.base import Backend
 from capstone_cli.settings import Settings, resolve
-from capstone_cli.workflows.doctor import notify_fallback
+from capstone_cli.workflows.system.doctor import notify_fallback
 
 _settings: Settings | None = None
 _backend: Backend | None = None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.workflows.doctor import doctor
+from capstone_cli.workflows.system.doctor import doctor
 from tests.clirunner import RunCli
 from tests.conftest import REPO_ROOT
 

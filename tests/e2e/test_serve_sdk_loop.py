@@ -60,3 +60,21 @@ def test_sdk_and_cli_share_the_home(served: Served) -> None:
     with pytest.raises(grpc.RpcError) as missing:
         client.pfs.inspect_repo(repo=pfs.Repo(name="nope"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # as pachd: creating an existing pipeline again is ALREADY_EXISTS unless the request updates
+    transform = pps.Transform(cmd=["sh"], stdin=["cp -r /pfs/words/. /pfs/out/"])
+    with pytest.raises(grpc.RpcError) as exists:
+        client.pps.create_pipeline(
+            pipeline=upper,
+            input=pps.Input(pfs=pps.PfsInput(repo="words", glob="/*")),
+            transform=transform,
+        )
+    assert exists.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert client.pps.inspect_pipeline(pipeline=upper).version == 1
+    client.pps.create_pipeline(
+        pipeline=upper,
+        input=pps.Input(pfs=pps.PfsInput(repo="words", glob="/*")),
+        transform=transform,
+        update=True,
+    )
+    assert client.pps.inspect_pipeline(pipeline=upper).version == 2

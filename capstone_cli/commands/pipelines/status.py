@@ -12,7 +12,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
-from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
+from capstone_cli.workflows.pipelines.status import dag_pipelines, status_report, to_dot, to_mermaid
 
 
 def status(

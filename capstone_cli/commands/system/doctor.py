@@ -7,8 +7,8 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
-from capstone_cli.workflows.doctor import doctor as run_doctor
-from capstone_cli.workflows.doctor import fallback_limit
+from capstone_cli.workflows.system.doctor import doctor as run_doctor
+from capstone_cli.workflows.system.doctor import fallback_limit
 
 
 def doctor(json_: JsonOpt = False) -> None:
