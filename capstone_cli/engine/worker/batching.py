@@ -56,6 +56,7 @@ from capstone_cli.engine.worker.executor import (
 from capstone_cli.engine.worker.orphans import WorkerRecord
 from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
 from capstone_cli.engine.worker.pfsmount import PROOT
+from capstone_cli.engine.worker.pfsproot import start_hidden
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV
 from capstone_cli.engine.worker.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.worker.spawn import TICK_SECONDS, kill_group
@@ -200,18 +201,23 @@ class _Slot:
             self.ctx.working_dir(self.pfs),
         )
         lo = procid.boot_ticks()
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log_fds["stdout"],
-            stderr=self.log_fds["stderr"],
-            start_new_session=True,
-        )
-        self.record.started(self.proc.pid, lo, procid.boot_ticks())
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log_fds["stdout"],
+                stderr=self.log_fds["stderr"],
+                start_new_session=True,
+            )
+
+        proc = start_hidden(start) if self.ctx.pfs_mode.mode == PROOT else start()
+        self.proc = proc
+        self.record.started(proc.pid, lo, procid.boot_ticks())
         faults.checkpoint("batching.worker.spawned")
-        return self.proc, endpoint
+        return proc, endpoint
 
     def kill(self) -> None:
         if self.endpoint is not None:

@@ -34,7 +34,7 @@ from capstone_cli.engine.worker.pfsmount import (
     datum_pfs,
     unbind_pfs,
 )
-from capstone_cli.engine.worker.pfsproot import hide_statx, wrap
+from capstone_cli.engine.worker.pfsproot import wrap
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR
 from capstone_cli.engine.worker.scratch import (
     Download,
@@ -84,7 +84,6 @@ class JobContext:
         in proot mode, `cmd` under PRoot, which then also starts it in `cwd` (a path the
         process sees, maybe under `/pfs`), so the engine starts PRoot in its own directory."""
         if self.pfs_mode.mode == PROOT:
-            hide_statx()  # for this thread, once
             return wrap(self.pfs_mode.proot, root, cmd, cwd), None
         return cmd, cwd
 

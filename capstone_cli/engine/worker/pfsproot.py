@@ -10,12 +10,11 @@ system calls, so `proot -b <scratch root>:/pfs CMD` shows the scratch root at `/
 to all its descendants, C code included. It needs no root, no user namespaces and no setup.
 
 PRoot 5.1 (Debian 12's) does not know `statx(2)`, which coreutils' `ls`, `stat`, `cp` call: its
-path would reach the kernel untranslated. So the worker thread that starts PRoot first installs
-a seccomp filter on itself (`hide_statx`; per thread, like `pfsmount`'s namespace, and
-inherited by every process it starts) that answers `statx` with ENOSYS: glibc's `statx()` then
-falls back to `fstatat`, which PRoot translates. The thread keeps the filter (and the
-no_new_privs bit it needs: setuid programs it starts later gain nothing, which a traced process
-never does anyway); Python and SQLite on it never call `statx`.
+path would reach the kernel untranslated. So PRoot is started (`start_hidden`) from a
+short-lived thread that first installs on itself a seccomp filter answering `statx` with ENOSYS
+(a filter is per thread and inherited by the processes it starts): glibc's `statx()` then falls
+back to `fstatat`, which PRoot translates. The engine's own threads never get the filter, nor
+the no_new_privs bit it needs; a thread costs ~0.1 ms per datum, PRoot ~4 ms.
 
 Costs and limits, measured in benchmarks/RESULTS.md: every system call of a datum process
 stops in the tracer (a datum that starts a Python interpreter pays ~tens of ms more). PRoot
@@ -42,12 +41,15 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from capstone_cli.engine import procid
 
 INSTALL_HINT = "install proot (Debian/Ubuntu: apt-get install proot)"
+T = TypeVar("T")
 _PROBE_SECONDS = 20.0
 
 
@@ -58,43 +60,50 @@ def find_proot() -> tuple[str | None, str]:
 
 @cache
 def _probe(path: str) -> tuple[str | None, str]:
-    """Run the whole mechanism once per PATH, on a throwaway thread (its filter dies with it):
-    `ls` (statx) of a file of a temporary dir bound on `/pfs`."""
+    """Run the whole mechanism once per PATH: `ls` (statx) of a file of a temporary dir bound
+    on `/pfs`."""
     exe = shutil.which("proot", path=path)
     if exe is None:
         return None, "proot is not installed (not on PATH)"
     exe = os.path.abspath(exe)
-    failed: list[str] = []
-
-    def attempt(probe: Path) -> None:
-        (probe / "probe").touch()
+    with tempfile.TemporaryDirectory(prefix="capstone-proot-probe-") as probe:
+        Path(probe, "probe").touch()
+        argv = wrap(exe, Path(probe), ["ls", "/pfs/probe"], None)
         try:
-            hide_statx()
-            done = subprocess.run(
-                wrap(exe, probe, ["ls", "/pfs/probe"], None),
-                capture_output=True,
-                text=True,
-                timeout=_PROBE_SECONDS,
-                check=False,
+            done = start_hidden(
+                lambda: subprocess.run(
+                    argv, capture_output=True, text=True, timeout=_PROBE_SECONDS, check=False
+                )
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            failed.append(str(exc))
-            return
-        if done.returncode != 0 or done.stdout != "/pfs/probe\n":
-            failed.append((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
-
-    with tempfile.TemporaryDirectory(prefix="capstone-proot-probe-") as probe:
-        thread = threading.Thread(target=attempt, args=(Path(probe),), name="capstone-proot-probe")
-        thread.start()
-        thread.join()
-    return (None, f"{exe} does not work here: {failed[0]}") if failed else (exe, "")
+            return None, f"{exe} does not work here: {exc}"
+    if done.returncode != 0 or done.stdout != "/pfs/probe\n":
+        said = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        return None, f"{exe} does not work here: {said}"
+    return exe, ""
 
 
-class _Thread(threading.local):
-    hidden = False
+def start_hidden(start: Callable[[], T]) -> T:
+    """`start()` (which starts PRoot) on a short-lived thread whose processes get `statx`
+    answered with ENOSYS; its exception, if any, is raised here."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _hide_statx()
+            done.append(start())
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="capstone-proot-start")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
-_THREAD = _Thread()
 # seccomp-bpf: if the audit arch is ours and the syscall is statx, fail with ENOSYS
 _STATX = {"x86_64": (0xC000003E, 332), "aarch64": (0xC00000B7, 291)}
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
@@ -113,11 +122,9 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
 
 
-def hide_statx() -> None:
+def _hide_statx() -> None:
     """Make `statx` fail with ENOSYS for this thread and every process it starts from now on
-    (once per thread; nothing on other architectures, where the need was not checked)."""
-    if _THREAD.hidden:
-        return
+    (nothing on other architectures, where the need was not checked)."""
     arch = _STATX.get(platform.machine())
     if arch is not None:
         program = (_SockFilter * 6)(
@@ -137,7 +144,6 @@ def hide_statx() -> None:
         ):
             err = ctypes.get_errno()
             raise OSError(err, f"prctl (hiding statx from PRoot): {os.strerror(err)}")
-    _THREAD.hidden = True
 
 
 def wrap(proot: str, root: Path, cmd: list[str], cwd: str | None) -> list[str]:

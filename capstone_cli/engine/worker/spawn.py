@@ -19,8 +19,9 @@ kills the whole process group while the exited leader is still a zombie (so its 
 the group id, cannot have been reused), then reaps it. Stray children never outlive their datum,
 and a timeout is noticed at once instead of by `Popen.wait`'s sleep-and-poll loop.
 
-A process run under PRoot (`traced`, proot mode) ends when PRoot's child, the datum's command,
-exits: `pfsproot.TraceeWatch` then kills its strays, which PRoot would wait for.
+A process run under PRoot (`traced`, proot mode) is started by `pfsproot.start_hidden`, and
+ends when PRoot's child, the datum's command, exits: `pfsproot.TraceeWatch` then kills its
+strays, which PRoot would wait for.
 
 While a process runs, the slot's `orphans.WorkerRecord` (a file beside the capture files) holds
 its pid and start time, so the next runner can kill it if this one is SIGKILLed meanwhile.
@@ -42,7 +43,7 @@ from pathlib import Path
 from capstone_cli.engine import faults, procid
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.worker.orphans import WorkerRecord
-from capstone_cli.engine.worker.pfsproot import TraceeWatch
+from capstone_cli.engine.worker.pfsproot import TraceeWatch, start_hidden
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
@@ -111,9 +112,12 @@ class Launcher:
         limit = timeout
         lo = procid.boot_ticks()
         try:
-            child = self._start(cmd, self._stdin_fd(stdin), env, cwd)
+            stdin_fd = self._stdin_fd(stdin)
             if traced:
+                child = start_hidden(lambda: self._start(cmd, stdin_fd, env, cwd))
                 child.watch = TraceeWatch(child.pid)
+            else:
+                child = self._start(cmd, stdin_fd, env, cwd)
         except OSError as exc:
             return ProcessResult(False, f"cannot run {cmd[0]!r}: {exc.strerror}", [], 0.0)
         exited = False

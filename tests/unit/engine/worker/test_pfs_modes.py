@@ -279,8 +279,16 @@ def test_a_datum_ends_with_its_command_and_its_strays_are_killed(store: Store, m
         datumTimeout="120s",  # not reached: the datum ends with `sh`
     )
     P.create_pipeline(store, spec)
+    before = _seccomp_state()
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS", job.reason  # exit 3 seen, and accepted
+    assert _seccomp_state() == before  # PRoot's statx filter stayed off the engine's thread
     stray = int(tree(store, "strays")["/stray"])
     found = procid.identify(stray)
     assert found is None or found[0] == "Z", f"the stray {stray} still runs"
+
+
+def _seccomp_state() -> list[str]:
+    """This thread's seccomp mode and no_new_privs bit (run_pending runs a slot on it)."""
+    lines = Path("/proc/thread-self/status").read_text().splitlines()
+    return [ln for ln in lines if ln.startswith(("Seccomp:", "Seccomp_filters:", "NoNewPrivs:"))]
