@@ -161,7 +161,8 @@ class TraceeWatch:
 
     `wait(timeout)` may be called again after a timeout (`spawn` wakes up to read progress);
     True once PRoot has exited, so that its group can be killed and it can be reaped. Where
-    pidfds are missing (Linux < 5.3) it waits for PRoot alone.
+    pidfds (Linux < 5.3) or `/proc/<pid>/task/<tid>/children` are missing it waits for PRoot
+    alone.
     """
 
     def __init__(self, proot_pid: int) -> None:
@@ -171,8 +172,10 @@ class TraceeWatch:
     def wait(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            proot = os.pidfd_open(self.pid)
+            proot = os.pidfd_open(self.pid) if _CHILDREN_LISTED else -1
         except (AttributeError, OSError):
+            proot = -1
+        if proot < 0:
             return _wait_pid(self.pid, deadline)
         try:
             childless = 0
@@ -229,6 +232,9 @@ class TraceeWatch:
         except (OSError, ValueError):
             pass
         return None
+
+
+_CHILDREN_LISTED = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
 
 
 def _left(deadline: float | None) -> float | None:
