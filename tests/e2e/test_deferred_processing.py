@@ -30,7 +30,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.clirunner import RunCli
-from tests.e2e.test_pachyderm_examples import use_mode
+from tests.conftest import use_pfs_mode
 
 HERE = Path(__file__).resolve().parent / "deferred_processing"
 SPECS = (
@@ -52,7 +52,7 @@ def example(
     pytest.importorskip("matplotlib", reason="edges.py needs matplotlib: the `examples` extra")
     if shutil.which("montage") is None:
         pytest.skip("ImageMagick's montage is not installed (.ci/run installs it)")
-    use_mode(request.param, monkeypatch, tmp_path)
+    use_pfs_mode(monkeypatch, request.param)
     work = tmp_path / "example"
     work.mkdir()
     for name in ("setup.sh", "images.txt", "images2.txt", "images3.txt"):

@@ -22,23 +22,10 @@ import pytest
 
 from capstone_cli.workflows.system.doctor import doctor
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, use_pfs_mode
 
 EXAMPLES = REPO_ROOT / "tests" / "fixtures" / "pachyderm_examples"
 JOINS, GROUP, SHUFFLE = EXAMPLES / "joins", EXAMPLES / "group", EXAMPLES / "shuffle"
-
-
-def use_mode(mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Run in `mode` (`literal`: what the machine gives without the variable); skipped, with
-    the reason, where this machine cannot give it."""
-    if mode == "literal":
-        monkeypatch.delenv("CAPSTONE_PFS_MODE", raising=False)
-    else:
-        monkeypatch.setenv("CAPSTONE_PFS_MODE", mode)
-    found = doctor(tmp_path).pfs
-    if found.mode != mode:
-        pytest.skip(f"no {mode} /pfs here: {found.reason}")
-    return mode
 
 
 @pytest.fixture(params=["literal", "proot", "rewrite"])
@@ -46,7 +33,9 @@ def pfs_mode(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> str:
     """The three modes, with the same assertions."""
-    return use_mode(request.param, monkeypatch, tmp_path)
+    use_pfs_mode(monkeypatch, request.param)
+    assert doctor(tmp_path).pfs.mode == request.param  # what `capstone doctor` says too
+    return str(request.param)
 
 
 def _make(example: Path, target: str, tmp_path: Path) -> Path:
@@ -298,7 +287,7 @@ def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
     """The fallback's documented limit: a non-Python program that builds a `/pfs` path itself
     (here `sh` reading "/pfs/$NAME") misses its files; the command says once, on stderr, which
     mode it runs in and why, and the job's log says so too."""
-    use_mode("rewrite", monkeypatch, tmp_path)
+    use_pfs_mode(monkeypatch, "rewrite")
     spec = _cat_pipelines(run_cli, tmp_path)
     failed = run_cli("pipeline", "create", "-f", str(spec), code=5)
     notice = "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)"
@@ -316,7 +305,7 @@ def test_proot_mode_says_so_once_and_a_non_python_program_finds_its_files(
 ) -> None:
     """What the rewrite fallback cannot do, PRoot does: the same `sh` finds "/pfs/$N/..."; the
     command says once which mode it runs in, and each job's log too."""
-    use_mode("proot", monkeypatch, tmp_path)
+    use_pfs_mode(monkeypatch, "proot")
     spec = _cat_pipelines(run_cli, tmp_path)
     done = run_cli("pipeline", "create", "-f", str(spec))
     notice = "/pfs: through proot (ptrace path translation, "

@@ -17,9 +17,8 @@ import pytest
 
 from capstone_cli.engine import procid
 from capstone_cli.engine.worker.orphans import WorkerRecord, kill_orphans, read_record
-from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
 from tests.clirunner import RunCli
-from tests.conftest import capstone_cmd, subprocess_env
+from tests.conftest import capstone_cmd, subprocess_env, use_pfs_mode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "worker" / "batch_stage.py"
@@ -60,12 +59,9 @@ def _alive(pid: int) -> bool:
     return found is not None and found[0] != "Z"
 
 
-def _run(home: Path, fault: str | None, mode: str) -> subprocess.CompletedProcess[str]:
-    env = subprocess_env(home)
+def _run(home: Path, fault: str | None) -> subprocess.CompletedProcess[str]:
+    env = subprocess_env(home)  # CAPSTONE_PFS_MODE as the test set it
     env["CAPSTONE_PARALLELISM"] = "1"
-    env.pop(MODE_ENV, None)
-    if mode != "literal":
-        env[MODE_ENV] = mode
     env.pop("CAPSTONE_FAULT", None)
     if fault:
         env["CAPSTONE_FAULT"] = fault
@@ -94,11 +90,7 @@ def test_the_next_run_kills_workers_a_killed_run_left(
     point: str,
     mode: str,
 ) -> None:
-    monkeypatch.delenv(MODE_ENV, raising=False)
-    if mode != "literal":
-        monkeypatch.setenv(MODE_ENV, mode)
-    if pfs_mode().mode != mode:
-        pytest.skip(f"no {mode} /pfs here: {pfs_mode().reason}")
+    use_pfs_mode(monkeypatch, mode)
     marks = tmp_path / "marks"
     marks.mkdir()
     spec = tmp_path / "slow.json"
@@ -107,7 +99,7 @@ def test_the_next_run_kills_workers_a_killed_run_left(
     run_cli("put", "data@master:/a.txt", str(tmp_path / "a.txt"), "--no-run")
     run_cli("pipeline", "create", "-f", str(spec), "--no-run")
 
-    first = _run(capstone_home, f"kill:{point}:1", mode)
+    first = _run(capstone_home, f"kill:{point}:1")
     assert first.returncode == -signal.SIGKILL, first.stderr
     leader, child = _wait_for(marks / "leader.pid"), _wait_for(marks / "child.pid")
     try:
@@ -119,7 +111,7 @@ def test_the_next_run_kills_workers_a_killed_run_left(
         started = procid.start_time(group)
         assert started is not None and record[1] <= started <= record[2]
         (marks / "release").touch()
-        second = _run(capstone_home, None, mode)
+        second = _run(capstone_home, None)
         assert second.returncode == 0, second.stderr
         assert not any(map(_alive, (leader, child, group)))  # the whole group was killed
         assert list(scratch.iterdir()) == []

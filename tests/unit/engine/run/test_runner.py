@@ -13,7 +13,8 @@ from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
-from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
+from capstone_cli.engine.worker.pfsmount import pfs_mode
+from tests.conftest import use_pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]
@@ -137,9 +138,7 @@ def _dead(pid: int) -> bool:
 def test_datum_timeout_kills_the_whole_process_group(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    monkeypatch.setenv(MODE_ENV, mode)  # proot: PRoot leads the group, its tracees in it
-    if pfs_mode().mode != mode:
-        pytest.skip(f"no {mode} /pfs here: {pfs_mode().reason}")
+    use_pfs_mode(monkeypatch, mode)  # proot: PRoot leads the group, its tracees in it
     pidfile = tmp_path / "pid"
     put(store, "in", {"/a": b"x"})
     cmd = ["sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"]

@@ -18,28 +18,19 @@ from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
+from tests.conftest import use_pfs_mode
 from tests.unit.engine.run.engine_helpers import make_spec, pfs, put, tree
-
-
-def use_mode(monkeypatch: pytest.MonkeyPatch, mode: str) -> str:
-    """Force `mode` (`literal`: what the machine gives without the variable); skip, with the
-    reason, where it is not to be had here."""
-    monkeypatch.setenv(MODE_ENV, mode)
-    found = pfs_mode()
-    if found.mode != mode:
-        pytest.skip(f"no {mode} /pfs here: {found.reason}")
-    return mode
 
 
 @pytest.fixture(params=["literal", "proot", "rewrite"])
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    return use_mode(monkeypatch, request.param)
+    return use_pfs_mode(monkeypatch, request.param)
 
 
 @pytest.fixture(params=["literal", "proot"])
 def at_pfs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The modes in which a datum's processes find their files at `/pfs` itself."""
-    return use_mode(monkeypatch, request.param)
+    return use_pfs_mode(monkeypatch, request.param)
 
 
 def _run(store: Store, name: str, stdin: list[str], **input_extra: object) -> J.Job:

@@ -16,7 +16,8 @@ from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.worker import spawn
-from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
+from capstone_cli.engine.worker.pfsmount import MODE_ENV
+from tests.conftest import use_pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 
@@ -90,9 +91,7 @@ def test_command_is_looked_up_on_the_pipeline_path(
 def test_working_dir_is_rewritten_and_used(
     store: Store, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    monkeypatch.setenv(MODE_ENV, mode)
-    if pfs_mode().mode != mode:
-        pytest.skip(f"no {mode} /pfs here: {pfs_mode().reason}")
+    use_pfs_mode(monkeypatch, mode)
     put(store, "in", {"/a": b"1"})
     spec = make_spec(
         "wd",
