@@ -352,6 +352,7 @@ class PipelineService:
             req.master,
             req.follow,
             forever=req.follow,
+            gone=lambda: not ctx.is_active(),
         )
         for line in lines:
             if not ctx.is_active():

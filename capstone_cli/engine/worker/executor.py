@@ -333,12 +333,18 @@ def run_datum(
 
 
 def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
-    """Store output blobs and the datum's row, staged outputs and log lines in ONE transaction."""
+    """Store output blobs and the datum's row, staged outputs and log lines in ONE transaction;
+    nothing when the job was deleted meanwhile (DeleteJob while its datum ran)."""
     t0 = time.perf_counter()
     up_bytes = 0
     d = result.datum
     files = "\n".join(f"{i.name}:{i.file.path}" for i in d.inputs)
     with store.transaction():
+        alive = store.db.execute(
+            "SELECT 1 FROM jobs WHERE seq=? AND id=?", (ctx.job_seq, ctx.job_id)
+        ).fetchone()
+        if alive is None:
+            return
         rows = []
         for path, local in result.outputs:
             if isinstance(local, StoredBlob):  # a symlink to an `empty_files` input
