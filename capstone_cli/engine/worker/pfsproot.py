@@ -22,7 +22,8 @@ waits for all the processes it traces, so a datum that leaves a background child
 end only when that child does; elsewhere the datum ends when its process exits and the child is
 killed with its group. `TraceeWatch` gives the same here: it waits for PRoot's own child (the
 datum's command), then kills the rest of the group but PRoot, which then exits with the
-command's exit status.
+command's exit status (a child that left the group with `setsid` is not found: PRoot, and so
+the datum, waits for it, up to the datum's timeout).
 
 Crash safety is unchanged: PRoot is the process the engine starts in a new session, so it leads
 the datum's process group, the one `orphans` records and kills (its tracees are in that group).
