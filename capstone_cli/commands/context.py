@@ -20,7 +20,7 @@ def configure(**options: object) -> Settings:
     global _settings
     close()
     _settings = resolve(**options)  # type: ignore[arg-type]
-    notify_fallback(ui.info)  # once per invocation, when a job first runs with /pfs rewritten
+    notify_fallback(ui.info)  # once per invocation, when a job first runs in a fallback /pfs mode
     return _settings
 
 

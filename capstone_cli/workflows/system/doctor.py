@@ -1,9 +1,9 @@
 """`capstone doctor`: what this machine gives the embedded engine, and why.
 
-Today one fact: how datum processes see `/pfs` (`engine.run.pfsmount`): at its literal path in
-a private mount namespace, or rewritten to a scratch dir, with the reason (not Linux, no
-CAP_SYS_ADMIN, `CAPSTONE_PFS_MODE=rewrite`). `capstone status` shows the same fact, and a
-command that runs jobs in rewrite mode says so once (`notify_fallback`).
+Today one fact: how datum processes see `/pfs` (`engine.worker.pfsmount`): at its literal path
+in a private mount namespace, through PRoot, or rewritten to a scratch dir, with the reason
+(not Linux, no CAP_SYS_ADMIN, no proot, `CAPSTONE_PFS_MODE`). `capstone status` shows the same
+fact, and a command that runs jobs in a fallback mode says so once (`notify_fallback`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capstone_cli.engine.worker.pfsmount import MODE_ENV, PfsMode, on_fallback, pfs_mode
-
-FALLBACK_LIMIT = (
-    "Python code building /pfs paths is mapped by a shim; other programs that build /pfs "
-    "paths themselves need the literal mode (root or CAP_SYS_ADMIN on Linux)"
+from capstone_cli.engine.worker.pfsmount import (
+    MODE_ENV,
+    PROOT,
+    REWRITE,
+    PfsMode,
+    on_fallback,
+    pfs_mode,
 )
+from capstone_cli.engine.worker.pfsproot import INSTALL_HINT
+
+# what each fallback mode costs, said after its line
+FALLBACK_LIMIT = {
+    PROOT: "each system call of a datum process goes through ptrace: slower, same results",
+    REWRITE: (
+        "Python code building /pfs paths is mapped by a shim; other programs that build /pfs "
+        f"paths themselves need /pfs at its literal path: {INSTALL_HINT} for C programs, or "
+        "run with root or CAP_SYS_ADMIN on Linux"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -41,13 +54,11 @@ def doctor(home: Path) -> DoctorReport:
     return DoctorReport(home, pfs_mode(), sys.executable)
 
 
-def describe_pfs(mode: PfsMode) -> str:
-    """One line: how datum processes see `/pfs`, and why when it is rewritten."""
-    if mode.literal:
-        return "/pfs: literal (a private mount namespace per worker)"
-    return f"/pfs: rewritten to a scratch dir ({mode.reason})"
+def fallback_limit(mode: PfsMode) -> str | None:
+    """What a fallback mode costs (None in literal mode)."""
+    return FALLBACK_LIMIT.get(mode.mode)
 
 
 def notify_fallback(notify: Callable[[str], None]) -> None:
-    """Have `notify` told once, when this invocation first runs a job in rewrite mode."""
-    on_fallback(lambda mode: notify(f"{describe_pfs(mode)}; {FALLBACK_LIMIT}"))
+    """Have `notify` told once, when this invocation first runs a job in a fallback mode."""
+    on_fallback(lambda mode: notify(f"{mode.describe()}; {fallback_limit(mode)}"))
