@@ -1,6 +1,8 @@
 """Engine benchmarks: per-datum overhead, datum batching throughput, skipping 100k datums.
 
-Run: `.venv/bin/python benchmarks/bench_engine.py [--datums N] [--batch N] [--skip N] [--rounds R]`.
+Run: `.venv/bin/python benchmarks/bench_engine.py [--datums N] [--batch N] [--skip N] [--rounds R]
+[--cmd "python3 -c pass"]` (`--cmd`: the per-datum command of (a), `true` by default; a Python
+start shows what a mode costs per system call, e.g. `CAPSTONE_PFS_MODE=proot`).
 Prints a markdown table. Targets: (a) <= 1.5x `subprocess.run` per datum, (b) >= 1000 datums/s,
 (c) <= 5 s for a job whose 100,000 datums are all unchanged.
 """
@@ -8,6 +10,7 @@ Prints a markdown table. Targets: (a) <= 1.5x `subprocess.run` per datum, (b) >=
 from __future__ import annotations
 
 import argparse
+import shlex
 import statistics
 import subprocess
 import sys
@@ -56,7 +59,9 @@ def _store(n: int, prefix: str = "/d/") -> Store:
     return store
 
 
-def bench_overhead(n: int, rounds: int = 1) -> tuple[float, float]:
+def bench_overhead(
+    n: int, rounds: int = 1, cmd: tuple[str, ...] = ("true",)
+) -> tuple[float, float]:
     """(engine, subprocess.run) seconds per datum. With `rounds` > 1 the two alternate, each
     round on a fresh store, and the medians are returned: on a shared machine a load burst
     then hits both sides instead of skewing the ratio."""
@@ -65,10 +70,10 @@ def bench_overhead(n: int, rounds: int = 1) -> tuple[float, float]:
     for _ in range(rounds):
         t0 = time.perf_counter()
         for _ in range(n):
-            subprocess.run(["true"], check=True)
+            subprocess.run(cmd, check=True)
         baseline.append((time.perf_counter() - t0) / n)
         store = _store(n)
-        P.create_pipeline(store, _spec("noop", ["true"], "/d/*"))
+        P.create_pipeline(store, _spec("noop", list(cmd), "/d/*"))
         t0 = time.perf_counter()
         (job,) = R.run_pending(store, parallelism=1)
         engine.append((time.perf_counter() - t0) / n)
@@ -141,15 +146,17 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="(a): alternate engine and baseline, report medians"
     )
+    parser.add_argument("--cmd", default="true", help="(a): the per-datum command")
     args = parser.parse_args()
-    engine, baseline = bench_overhead(args.datums, max(1, args.rounds))
+    cmd = tuple(shlex.split(args.cmd))
+    engine, baseline = bench_overhead(args.datums, max(1, args.rounds), cmd)
     rate1 = bench_batching(args.batch, 1)
     rate2 = bench_batching(args.batch, 2)
     skip = bench_skip(args.skip)
     print("| benchmark | result | target |")
     print("|---|---|---|")
     print(
-        f"| (a) per-datum, `true`, parallelism 1 ({args.datums} datums"
+        f"| (a) per-datum, `{args.cmd}`, parallelism 1 ({args.datums} datums"
         f"{f', median of {args.rounds} rounds' if args.rounds > 1 else ''}) | "
         f"{engine * 1e3:.2f} ms vs {baseline * 1e3:.2f} ms subprocess.run = "
         f"{engine / baseline:.2f}x | <= 1.5x |"

@@ -12,14 +12,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from capstone_cli.engine.worker.pfsmount import bind_pfs, pfs_mode  # noqa: E402
+from capstone_cli.engine.worker.pfsmount import LITERAL, bind_pfs, pfs_mode  # noqa: E402
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     mode = pfs_mode()
-    if not mode.literal:
-        print(f"/pfs is rewritten here ({mode.reason}): nothing to measure")
+    if mode.mode != LITERAL:
+        print(f"no mount namespace here ({mode.describe()}): nothing to measure")
         return
 
     def work() -> None:  # on a thread of its own: its namespace dies with it

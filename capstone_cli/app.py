@@ -140,29 +140,16 @@ def main_options(
 
 
 def _register() -> None:
-    from capstone_cli.commands import (
-        branch,
-        dashboard,
-        data,
-        datums,
-        doctor,
-        fsck,
-        images,
-        jobs,
-        pipelines,
-        project,
-        repo,
-        serve,
-        stages,
-        status,
-        workflows,
-    )
+    from capstone_cli.commands import workflows
+    from capstone_cli.commands.data import branch, files, project, repo
+    from capstone_cli.commands.pipelines import datums, jobs, pipelines, stages, status
+    from capstone_cli.commands.system import dashboard, doctor, fsck, images, serve
 
     workflows.register(app)
     app.add_typer(repo.app, name="repo", rich_help_panel="Data")
     app.add_typer(project.app, name="project", rich_help_panel="Data")
     app.add_typer(branch.app, name="branch", rich_help_panel="Data")
-    data.register(app)
+    files.register(app)
     stages.register(app)
     datums.register(app)
     pipelines.register(app)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from capstone_cli.engine.store.store import Store
+from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
 from tests.clirunner import RunCli, make_run_cli
 
 # Pachyderm's python-sdk suite runs from its own directory against a server
@@ -47,6 +48,20 @@ def store(capstone_home: Path) -> Iterator[Store]:
     s = Store(capstone_home)
     yield s
     s.close()
+
+
+def use_pfs_mode(monkeypatch: pytest.MonkeyPatch, mode: str) -> str:
+    """Run this test's jobs in `/pfs` mode `mode` (`literal`: what the machine gives without
+    CAPSTONE_PFS_MODE; `proot`, `rewrite`: forced); skipped, with the reason, where this machine
+    cannot give it (no CAP_SYS_ADMIN, no working proot)."""
+    if mode == "literal":
+        monkeypatch.delenv(MODE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(MODE_ENV, mode)
+    found = pfs_mode()
+    if found.mode != mode:
+        pytest.skip(f"no {mode} /pfs here: {found.reason}")
+    return mode
 
 
 def capstone_cmd() -> list[str]:

@@ -10,7 +10,7 @@ from capstone_cli import ui
 from capstone_cli.backends import open_backend
 from capstone_cli.backends.base import Backend
 from capstone_cli.settings import Settings, resolve
-from capstone_cli.workflows.doctor import notify_fallback
+from capstone_cli.workflows.system.doctor import notify_fallback
 
 _settings: Settings | None = None
 _backend: Backend | None = None
@@ -20,7 +20,7 @@ def configure(**options: object) -> Settings:
     global _settings
     close()
     _settings = resolve(**options)  # type: ignore[arg-type]
-    notify_fallback(ui.info)  # once per invocation, when a job first runs with /pfs rewritten
+    notify_fallback(ui.info)  # once per invocation, when a job first runs in a fallback /pfs mode
     return _settings
 
 

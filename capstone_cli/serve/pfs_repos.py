@@ -166,10 +166,6 @@ class RepoService:
         trigger = Trigger(t.branch, t.size, t.commits, t.all) if t.branch else None
         head = req.head.id or req.head.branch.name or None
         branches.create_branch(store, repo, req.branch.name, head=head, trigger=trigger)
-        if head is None and store.head(repo, req.branch.name) is None:
-            # pachd gives a new branch an empty commit, so it always has a head
-            with store.transaction():
-                store.finish_commit(store.start_commit(repo, req.branch.name, parent=None))
         return EMPTY()
 
     def inspect_branch(self, req: pfs.InspectBranchRequest, _ctx: Any) -> pfs.BranchInfo:

@@ -22,7 +22,7 @@ from capstone_cli.engine.pipeline_spec import PipelineSpec
 from capstone_cli.engine.run import jobs, pipeline_records, pipelines, runner
 from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
-from capstone_cli.errors import NotFoundError, UsageError
+from capstone_cli.errors import ConflictError, NotFoundError, UsageError
 from capstone_cli.results import TERMINAL_JOB_STATES
 from capstone_cli.serve.home import Home, project_of, repo_key
 from capstone_cli.serve.home import timestamp as ts
@@ -66,7 +66,9 @@ class PipelineService:
     # -- pipelines -----------------------------------------------------------------------
     def create_pipeline(self, req: pps.CreatePipelineRequest, _ctx: Any) -> Any:
         doc = req.to_dict(casing=betterproto.Casing.SNAKE, include_default_values=False)
-        self._apply(doc, project_of(req.pipeline.project), reprocess=req.reprocess)
+        self._apply(
+            doc, project_of(req.pipeline.project), reprocess=req.reprocess, update=req.update
+        )
         return EMPTY()
 
     def create_pipeline_v2(
@@ -81,20 +83,36 @@ class PipelineService:
             raise UsageError("the pipeline spec JSON has no pipeline.name")
         named = doc["pipeline"].get("project") or {}
         project = project_of(pfs.Project(name=str(named.get("name", ""))))
-        typed = self._apply(doc, project, reprocess=req.reprocess, dry_run=req.dry_run)
+        typed = self._apply(
+            doc,
+            project,
+            reprocess=req.reprocess,
+            update=req.update or bool(doc.get("update")),
+            dry_run=req.dry_run,
+        )
         return pps.CreatePipelineV2Response(
             effective_create_pipeline_request_json=json.dumps(typed.effective)
         )
 
     def _apply(
-        self, doc: dict[str, Any], project: str, *, reprocess: bool, dry_run: bool = False
+        self,
+        doc: dict[str, Any],
+        project: str,
+        *,
+        reprocess: bool,
+        update: bool,
+        dry_run: bool = False,
     ) -> PipelineSpec:
+        """Create or update one pipeline; as pachd, an existing pipeline changes only when the
+        request says `update` (pachctl's `update pipeline`), else ALREADY_EXISTS."""
         doc = dict(doc)
         doc.pop("update", None)
         doc.pop("reprocess", None)
         name = str(doc["pipeline"]["name"])
         doc["pipeline"] = {"name": name, "project": {"name": project}}
         typed = parse_spec(doc, name, default_project=project)
+        if not update and pipeline_records.find_pipeline(self.home.store, typed.key) is not None:
+            raise ConflictError(f'pipeline "{typed.key}" already exists')
         result = pipelines.apply_pipeline(
             self.home.store, typed, reprocess=reprocess, dry_run=dry_run
         )
@@ -334,6 +352,7 @@ class PipelineService:
             req.master,
             req.follow,
             forever=req.follow,
+            gone=lambda: not ctx.is_active(),
         )
         for line in lines:
             if not ctx.is_active():

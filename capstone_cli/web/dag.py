@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from html import escape
 
 from capstone_cli.results import JobInfo, PipelineInfo
-from capstone_cli.workflows.status import dag_edges
+from capstone_cli.workflows.pipelines.status import dag_edges
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 200, 80, 70, 24, 16
 

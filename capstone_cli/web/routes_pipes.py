@@ -14,7 +14,7 @@ from capstone_cli.results import JobInfo
 from capstone_cli.web.dag import render_svg
 from capstone_cli.web.server import endpoint, page
 from capstone_cli.workflows.dashboard import job_report
-from capstone_cli.workflows.status import to_mermaid
+from capstone_cli.workflows.pipelines.status import to_mermaid
 
 DATUMS_PER_PAGE = 100
 LOG_LINES_PER_PAGE = 200

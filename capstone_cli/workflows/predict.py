@@ -11,8 +11,8 @@ from capstone_cli.engine.names import clean_file_path
 from capstone_cli.errors import InputError, ModelError, NotFoundError
 from capstone_cli.protocol.signatures import has_image_signature
 from capstone_cli.results import Upload
-from capstone_cli.workflows.apply import apply_stages
-from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.apply import apply_stages
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
 from capstone_cli.workflows.progress import SILENT, Progress
 
 INPREDICT = "inpredict"

@@ -21,8 +21,8 @@ from capstone_cli.results import CommitInfo, JobInfo
 from capstone_cli.specs.stages import TRAINING_STAGES
 from capstone_cli.transfer import download
 from capstone_cli.tsv import SplitReport, split_tsv
-from capstone_cli.workflows.apply import apply_stages
-from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.apply import apply_stages
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
 from capstone_cli.workflows.progress import SILENT, Progress
 
 RAWDATA = "rawdata"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,33 @@ def test_doctor_and_status_say_the_pfs_mode(
     doctor = run_cli("doctor").stdout
     assert line in doctor and "mapped by a shim" in doctor
     assert line in run_cli("status").stdout
+    hint = "install proot (Debian/Ubuntu: apt-get install proot) for C programs"
+    assert hint in " ".join(doctor.split())  # the terminal's width wraps it
     monkeypatch.delenv("CAPSTONE_PFS_MODE")
-    assert run_cli("doctor", "--json").json()["pfs"]["mode"] in ("literal", "rewrite")
-    assert run_cli("status", "--json").json()["pfs"]["mode"] in ("literal", "rewrite")
+    modes = ("literal", "proot", "rewrite")
+    assert run_cli("doctor", "--json").json()["pfs"]["mode"] in modes
+    assert run_cli("status", "--json").json()["pfs"]["mode"] in modes
+
+
+def test_doctor_and_status_say_the_proot_mode(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Forced proot: its line names the executable and the reason; without proot on PATH the
+    mode is rewrite, saying why and how to install it."""
+    monkeypatch.setenv("CAPSTONE_PFS_MODE", "proot")
+    proot = shutil.which("proot")
+    if proot is None:
+        pytest.skip("proot is not installed (.ci/run installs it)")
+    proot = os.path.abspath(proot)
+    assert run_cli("doctor", "--json").json()["pfs"] == {
+        "mode": "proot",
+        "reason": "CAPSTONE_PFS_MODE=proot",
+    }
+    line = f"/pfs: through proot (ptrace path translation, {proot}): CAPSTONE_PFS_MODE=proot"
+    doctor = run_cli("doctor").stdout
+    assert line in doctor and "goes through ptrace" in doctor
+    assert line in run_cli("status").stdout
+    monkeypatch.setenv("PATH", str(tmp_path))  # no proot there
+    pfs = run_cli("doctor", "--json").json()["pfs"]
+    assert pfs["mode"] == "rewrite" and "proot is not installed (not on PATH)" in pfs["reason"]
+    assert "apt-get install proot" in run_cli("doctor").stdout

@@ -23,26 +23,35 @@ def free_port() -> int:
 
 @dataclass
 class Served:
-    """A `capstone serve` subprocess on 127.0.0.1:`port`, serving the CAPSTONE_HOME of `env`."""
+    """A `capstone serve` subprocess on 127.0.0.1:`port`, serving the CAPSTONE_HOME of `env`;
+    its stderr goes to the file `stderr` (a pipe nobody reads would block the server once full)."""
 
     client: Client
     env: dict[str, str]
     port: int
     proc: subprocess.Popen[bytes]
+    stderr: Path
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     env = {**os.environ, "CAPSTONE_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],
-        env=env,
-        stderr=subprocess.PIPE,
-    )
+    stderr = tmp_path / "serve.stderr"
+    with stderr.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "capstone_cli", "serve", "--port", str(port)],
+            env=env,
+            stderr=err,
+        )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    grpc.channel_ready_future(channel).result(timeout=60)
-    channel.close()
-    yield Served(Client(host="127.0.0.1", port=port), env, port, proc)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=120)
+    except grpc.FutureTimeoutError:
+        proc.kill()
+        pytest.fail(f"capstone serve did not answer in 120 s: {stderr.read_text()[-2000:]}")
+    finally:
+        channel.close()
+    yield Served(Client(host="127.0.0.1", port=port), env, port, proc, stderr)
     proc.terminate()
     proc.wait(timeout=60)

@@ -7,9 +7,11 @@ translated. Its code runs as published: edges_dp's `python3 /edges.py` is Pachyd
 examples/opencv/edges.py (vendored unchanged in deferred_processing/opencv, the image
 `pachyderm/opencv` mapped there with `capstone image map`; the absolute `/edges.py` is the
 mapped directory's file by `engine.images.image_path`), and montage_dp's `stdin` runs
-ImageMagick's `montage`. edges.py walks "/pfs/images" itself, so the run needs `/pfs` at its
-literal path; without it, or without cv2/matplotlib (`make`'s `examples` extra) or `montage`
-(`.ci/run` installs ImageMagick), the test is skipped and says which is missing.
+ImageMagick's `montage`. edges.py walks "/pfs/images" itself and cv2 (C code) opens what it
+finds, so the run needs `/pfs` at its literal path: it runs with the mount namespace and
+through PRoot (`.ci/run` installs proot); in the rewrite fallback, or without cv2/matplotlib
+(`make`'s `examples` extra) or `montage` (`.ci/run` installs ImageMagick), it is skipped and
+says which is missing.
 
 The image URLs need the network: `put file -i LIST` puts small local images (PIL) named like
 the list's URLs. The outputs' names are the README's; their sizes cannot be (its images are
@@ -27,8 +29,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from capstone_cli.workflows.doctor import doctor
 from tests.clirunner import RunCli
+from tests.conftest import use_pfs_mode
 
 HERE = Path(__file__).resolve().parent / "deferred_processing"
 SPECS = (
@@ -38,18 +40,19 @@ SPECS = (
 IMAGE_SIZE = (64, 48)
 
 
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> Path:
+@pytest.fixture(params=["literal", "proot"])
+def example(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> Path:
     """A working directory with the example's files and specs, edges_dp's image mapped to the
-    vendored edges.py; skipped, with the reason, where what the example runs is missing."""
+    vendored edges.py, in each mode that shows `/pfs` at its literal path (edges.py walks
+    "/pfs/images" itself; the rewrite fallback cannot serve it); skipped, with the reason,
+    where what the example runs is missing."""
     pytest.importorskip("cv2", reason="edges.py needs cv2: install the `examples` extra")
     pytest.importorskip("matplotlib", reason="edges.py needs matplotlib: the `examples` extra")
     if shutil.which("montage") is None:
         pytest.skip("ImageMagick's montage is not installed (.ci/run installs it)")
-    monkeypatch.delenv("CAPSTONE_PFS_MODE", raising=False)
-    pfs = doctor(tmp_path).pfs
-    if not pfs.literal:
-        pytest.skip(f"edges.py walks /pfs/images itself; no literal /pfs here: {pfs.reason}")
+    use_pfs_mode(monkeypatch, request.param)
     work = tmp_path / "example"
     work.mkdir()
     for name in ("setup.sh", "images.txt", "images2.txt", "images3.txt"):

@@ -14,9 +14,9 @@ from capstone_cli.errors import InputError
 from capstone_cli.project import PACKAGED_SPECS
 from capstone_cli.results import JobInfo
 from capstone_cli.settings import resolve
-from capstone_cli.workflows.apply import apply_stages
+from capstone_cli.workflows.pipelines.apply import apply_stages
+from capstone_cli.workflows.pipelines.status import status_report
 from capstone_cli.workflows.progress import Progress
-from capstone_cli.workflows.status import status_report
 from capstone_cli.workflows.train import train
 from tests.e2e.test_train_predict import subset_tsv
 from tests.smallspecs import training_specs

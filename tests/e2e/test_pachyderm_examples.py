@@ -3,10 +3,11 @@ files with their scripts unchanged (#14): only `capstone image map` says where a
 is, the data come from the examples' own Makefile targets, and the outputs are those each
 README documents (file names and sizes, contents where shown).
 
-Every run happens twice: with `/pfs` at its literal path (a private mount namespace, where the
-machine allows it) and with the forced fallback (`CAPSTONE_PFS_MODE=rewrite`), which is what a
-machine without the capability gets: there the scripts' own `/pfs/...` paths reach the scratch
-root through the Python shim (`engine.run.pfsshim`).
+Every run happens three times: with `/pfs` at its literal path (a private mount namespace, where
+the machine allows it), through PRoot (`CAPSTONE_PFS_MODE=proot`, what a machine without the
+mount capability gets where proot is installed), and with the last fallback
+(`CAPSTONE_PFS_MODE=rewrite`, no proot either): there the scripts' own `/pfs/...` paths reach
+the scratch root through the Python shim (`engine.worker.pfsshim`).
 """
 
 from __future__ import annotations
@@ -19,32 +20,22 @@ from pathlib import Path
 
 import pytest
 
-from capstone_cli.workflows.doctor import doctor
+from capstone_cli.workflows.system.doctor import doctor
 from tests.clirunner import RunCli
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, use_pfs_mode
 
 EXAMPLES = REPO_ROOT / "tests" / "fixtures" / "pachyderm_examples"
 JOINS, GROUP, SHUFFLE = EXAMPLES / "joins", EXAMPLES / "group", EXAMPLES / "shuffle"
 
 
-def _mode(mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    if mode == "rewrite":
-        monkeypatch.setenv("CAPSTONE_PFS_MODE", "rewrite")
-    else:
-        monkeypatch.delenv("CAPSTONE_PFS_MODE", raising=False)
-        found = doctor(tmp_path).pfs
-        if not found.literal:
-            pytest.skip(f"no mount namespace here: {found.reason}")
-    assert doctor(tmp_path).pfs.mode == mode
-    return mode
-
-
-@pytest.fixture(params=["literal", "rewrite"])
+@pytest.fixture(params=["literal", "proot", "rewrite"])
 def pfs_mode(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> str:
-    """Both modes, with the same assertions."""
-    return _mode(request.param, monkeypatch, tmp_path)
+    """The three modes, with the same assertions."""
+    use_pfs_mode(monkeypatch, request.param)
+    assert doctor(tmp_path).pfs.mode == request.param  # what `capstone doctor` says too
+    return str(request.param)
 
 
 def _make(example: Path, target: str, tmp_path: Path) -> Path:
@@ -266,17 +257,13 @@ def test_group_retail_store_revenue(run_cli: RunCli, tmp_path: Path, pfs_mode: s
     assert out["/4.txt"].startswith(b"\nStore: 4 - mariposa st. \n\nORDER_AMOUNT|0.0|")
 
 
-def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
-    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The fallback's documented limit: a non-Python program that builds a `/pfs` path itself
-    (here `sh` reading "/pfs/$NAME") misses its files; the command says once, on stderr, which
-    mode it runs in and why, and the job's log says so too."""
-    _mode("rewrite", monkeypatch, tmp_path)
+def _cat_pipelines(run_cli: RunCli, tmp_path: Path) -> Path:
+    """Two pipelines whose `sh` reads a `/pfs` path it builds itself ("/pfs/$N"): one command
+    then runs two jobs."""
     (tmp_path / "in" / "data").mkdir(parents=True)
     (tmp_path / "in" / "data" / "a.txt").write_text("a\n")
     _put_dirs(run_cli, tmp_path / "in", "data")
-    spec = tmp_path / "cat.json"  # two pipelines, so one command runs two jobs
+    spec = tmp_path / "cat.json"
     spec.write_text(
         "\n---\n".join(
             json.dumps(
@@ -291,12 +278,41 @@ def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
             for name in ("cat", "cat2")
         )
     )
+    return spec
+
+
+def test_rewrite_mode_says_so_once_and_why_a_non_python_program_fails(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback's documented limit: a non-Python program that builds a `/pfs` path itself
+    (here `sh` reading "/pfs/$NAME") misses its files; the command says once, on stderr, which
+    mode it runs in and why, and the job's log says so too."""
+    use_pfs_mode(monkeypatch, "rewrite")
+    spec = _cat_pipelines(run_cli, tmp_path)
     failed = run_cli("pipeline", "create", "-f", str(spec), code=5)
     notice = "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)"
     assert failed.stderr.count(notice) == 1, failed.stderr
     assert "cat2: JOB_FAILURE" in failed.stderr  # two jobs ran, the notice came once
     assert "/pfs/data/a.txt: No such file or directory" in failed.stderr
     logs = run_cli("logs", "-p", "cat").stdout
-    assert "/pfs is rewritten to a scratch dir: CAPSTONE_PFS_MODE=rewrite" in logs
+    assert "/pfs: rewritten to a scratch dir (CAPSTONE_PFS_MODE=rewrite)" in logs
     status = json.loads(run_cli("status", "--json").stdout)
     assert status["pfs"] == {"mode": "rewrite", "reason": "CAPSTONE_PFS_MODE=rewrite"}
+
+
+def test_proot_mode_says_so_once_and_a_non_python_program_finds_its_files(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the rewrite fallback cannot do, PRoot does: the same `sh` finds "/pfs/$N/..."; the
+    command says once which mode it runs in, and each job's log too."""
+    use_pfs_mode(monkeypatch, "proot")
+    spec = _cat_pipelines(run_cli, tmp_path)
+    done = run_cli("pipeline", "create", "-f", str(spec))
+    notice = "/pfs: through proot (ptrace path translation, "
+    assert done.stderr.count(notice) == 1, done.stderr
+    assert "): CAPSTONE_PFS_MODE=proot; each system call" in done.stderr
+    for name in ("cat", "cat2"):
+        assert _tree(run_cli, name, tmp_path) == {"/a.txt": b"a\n"}
+        assert notice in run_cli("logs", "-p", name).stdout
+    status = json.loads(run_cli("status", "--json").stdout)
+    assert status["pfs"] == {"mode": "proot", "reason": "CAPSTONE_PFS_MODE=proot"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import grpc
 import pytest
@@ -60,3 +61,52 @@ def test_sdk_and_cli_share_the_home(served: Served) -> None:
     with pytest.raises(grpc.RpcError) as missing:
         client.pfs.inspect_repo(repo=pfs.Repo(name="nope"))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # as pachd: creating an existing pipeline again is ALREADY_EXISTS unless the request updates
+    transform = pps.Transform(cmd=["sh"], stdin=["cp -r /pfs/words/. /pfs/out/"])
+    with pytest.raises(grpc.RpcError) as exists:
+        client.pps.create_pipeline(
+            pipeline=upper,
+            input=pps.Input(pfs=pps.PfsInput(repo="words", glob="/*")),
+            transform=transform,
+        )
+    assert exists.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert client.pps.inspect_pipeline(pipeline=upper).version == 1
+    client.pps.create_pipeline(
+        pipeline=upper,
+        input=pps.Input(pfs=pps.PfsInput(repo="words", glob="/*")),
+        transform=transform,
+        update=True,
+    )
+    assert client.pps.inspect_pipeline(pipeline=upper).version == 2
+
+
+def test_followers_that_leave_give_their_server_thread_back(served: Served) -> None:
+    """`pachctl logs -f` that is stopped (the client cancels) must not keep a server thread
+    polling forever: more such followers than the server has threads, then a plain call."""
+    client = served.client
+    client.pfs.create_repo(repo=pfs.Repo(name="quiet"))
+    client.pps.create_pipeline(
+        pipeline=pps.Pipeline(name="quiet-copy"),
+        input=pps.Input(pfs=pps.PfsInput(repo="quiet", glob="/*")),
+        transform=pps.Transform(cmd=["true"]),
+    )
+    channel = grpc.insecure_channel(f"127.0.0.1:{served.port}")
+    get_logs = channel.unary_stream(
+        "/pps_v2.API/GetLogs",
+        request_serializer=pps.GetLogsRequest.SerializeToString,
+        response_deserializer=pps.LogMessage.FromString,
+    )
+    inspect_repo = channel.unary_unary(
+        "/pfs_v2.API/InspectRepo",
+        request_serializer=pfs.InspectRepoRequest.SerializeToString,
+        response_deserializer=pfs.RepoInfo.FromString,
+    )
+    follow = pps.GetLogsRequest(pipeline=pps.Pipeline(name="quiet-copy"), follow=True)
+    for _ in range(24):  # the server has 16 handler threads; no log line ever comes
+        stream = get_logs(follow)
+        time.sleep(0.1)  # the server has taken the call
+        stream.cancel()
+    info = inspect_repo(pfs.InspectRepoRequest(repo=pfs.Repo(name="quiet")), timeout=30)
+    assert info.repo.name == "quiet"
+    channel.close()

@@ -1,6 +1,7 @@
 """A SIGKILLed `capstone run` leaves its datum processes running (they have their own session);
 the next run kills them (whole process group, checked by pid AND start time) before removing
-their scratch dirs. Real `capstone` subprocesses, real `sh`/`sleep` workers."""
+their scratch dirs. Real `capstone` subprocesses, real `sh`/`sleep` workers; in proot mode the
+group is led by PRoot, with the worker and its stray child traced in it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from capstone_cli.engine import procid
 from capstone_cli.engine.worker.orphans import WorkerRecord, kill_orphans, read_record
 from tests.clirunner import RunCli
-from tests.conftest import capstone_cmd, subprocess_env
+from tests.conftest import capstone_cmd, subprocess_env, use_pfs_mode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGE = REPO_ROOT / "tests" / "unit" / "engine" / "worker" / "batch_stage.py"
@@ -59,7 +60,7 @@ def _alive(pid: int) -> bool:
 
 
 def _run(home: Path, fault: str | None) -> subprocess.CompletedProcess[str]:
-    env = subprocess_env(home)
+    env = subprocess_env(home)  # CAPSTONE_PFS_MODE as the test set it
     env["CAPSTONE_PARALLELISM"] = "1"
     env.pop("CAPSTONE_FAULT", None)
     if fault:
@@ -74,14 +75,22 @@ def _run(home: Path, fault: str | None) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("mode", ["literal", "proot"])
 @pytest.mark.parametrize(
     ("batching", "point"),
     [(False, "executor.datum.spawned"), (True, "batching.worker.spawned")],
     ids=["process-per-datum", "batching"],
 )
 def test_the_next_run_kills_workers_a_killed_run_left(
-    run_cli: RunCli, capstone_home: Path, tmp_path: Path, batching: bool, point: str
+    run_cli: RunCli,
+    capstone_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batching: bool,
+    point: str,
+    mode: str,
 ) -> None:
+    use_pfs_mode(monkeypatch, mode)
     marks = tmp_path / "marks"
     marks.mkdir()
     spec = tmp_path / "slow.json"
@@ -97,12 +106,14 @@ def test_the_next_run_kills_workers_a_killed_run_left(
         assert _alive(leader) and _alive(child)  # the killed run's worker outlived it
         scratch = capstone_home / "scratch"
         (record,) = [r for r in map(read_record, scratch.iterdir()) if r is not None]
-        started = procid.start_time(leader)
-        assert started is not None and record[0] == leader and record[1] <= started <= record[2]
+        group = record[0]  # the worker itself, or the PRoot tracing it
+        assert os.getpgid(leader) == group and (group == leader) == (mode == "literal")
+        started = procid.start_time(group)
+        assert started is not None and record[1] <= started <= record[2]
         (marks / "release").touch()
         second = _run(capstone_home, None)
         assert second.returncode == 0, second.stderr
-        assert not _alive(leader) and not _alive(child)  # the whole group was killed
+        assert not any(map(_alive, (leader, child, group)))  # the whole group was killed
         assert list(scratch.iterdir()) == []
         out = run_cli("ls", "slow@master:/").stdout
         assert ("a.txt" in out) is batching  # the stage copies its input; `exit 0` writes none

@@ -1,9 +1,10 @@
 """Creating, moving and deleting branches, as pachd's CreateBranch/DeleteBranch.
 
 `create_branch(..., head=REF)` points a branch at a commit (REF: a branch, whose head it takes,
-or a commit ID), creating the branch when missing. A head that moves starts what a new commit
-would: the triggers watching the branch and the jobs of the pipelines downstream of it, in the
-head commit's commit set (see `propagation.heads_moved`). This is Pachyderm's deferred
+or a commit ID), creating the branch when missing; a branch created without a head gets an
+empty finished commit, as pachd gives every branch a head. A head that moves starts what a new
+commit would: the triggers watching the branch and the jobs of the pipelines downstream of it,
+in the head commit's commit set (see `propagation.heads_moved`). This is Pachyderm's deferred
 processing: commit to `data@dev` as often as you like, and a pipeline on `data@master` runs
 when master is moved to dev.
 """
@@ -78,6 +79,11 @@ def create_branch(
         if trigger is not None:
             check_trigger(store, key, branch, trigger)
         commit = store.resolve(key, head) if head is not None else None
+        if commit is None and (old is None or old.head is None):
+            # pachd's makeEmptyCommit: a branch always has a head, a new one an empty commit
+            commit = store.finish_commit(
+                store.start_commit(key, branch, origin="AUTO", parent=None)
+            )
         new_head = commit.rowid if commit is not None else (old.head if old else None)
         store.set_branch(key, branch, new_head, trigger or (old.trigger if old else None))
         commit_set: str | None = None

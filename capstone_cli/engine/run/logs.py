@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from capstone_cli.engine.store.records import now
@@ -107,11 +107,14 @@ def query_logs(
     follow: bool = False,
     poll_seconds: float = 0.5,
     forever: bool = False,
+    gone: Callable[[], bool] | None = None,
 ) -> Iterator[LogLine]:
     """Log lines oldest first; `follow` keeps polling while a matching job is unfinished,
-    `forever` until the caller stops iterating (`pachctl logs -f`: Ctrl-C ends it)."""
+    `forever` until the caller stops iterating (`pachctl logs -f`: Ctrl-C ends it) or `gone()`
+    says it left: a server thread polling for a client that disconnected would otherwise poll
+    forever, and enough of them starve the server of threads."""
     last = 0
-    while True:
+    while not (gone is not None and gone()):
         active = follow and _active(store.db, pipeline, job)  # checked BEFORE reading lines
         batch = _query(store.db, last, pipeline, job, datum, master_only)
         for row_id, line in batch:

@@ -286,11 +286,8 @@ def run_job(
     if on_progress:  # RUNNING with its total now, not CREATED 0/0 until its first datum ends
         on_progress([j.info() for j in J.list_jobs(store, commit_set=job.id)])
     mode = pfs_mode()
-    if not mode.literal:  # non-Python code that builds `/pfs/...` paths would not find them
-        announce_fallback(mode)
-        logs.master(
-            store, job.pipeline, job.id, f"/pfs is rewritten to a scratch dir: {mode.reason}"
-        )
+    announce_fallback(mode)  # proot: slower; rewrite: non-Python code misses `/pfs/...` paths
+    logs.master(store, job.pipeline, job.id, mode.describe())
     ctx = JobContext(
         store.home,
         rec.spec,
@@ -298,8 +295,8 @@ def run_job(
         job.id,
         job.seq,
         commits,
-        job_env(rec.spec, job.id, mode.literal),
-        literal=mode.literal,
+        job_env(rec.spec, job.id, mode.at_pfs),
+        pfs_mode=mode,
         image_dir=image_dir(store.home, rec.spec.transform.image),
     )
     last = [0.0]

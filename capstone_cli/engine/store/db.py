@@ -302,3 +302,63 @@ def m005_projects(db: sqlite3.Connection) -> None:
 def m006_branch_triggers(db: sqlite3.Connection) -> None:
     """A branch's trigger (`records.Trigger` as JSON), NULL when it has none."""
     db.execute("ALTER TABLE branches ADD COLUMN trigger TEXT")
+
+
+@migration
+def m007_job_seq_never_reused(db: sqlite3.Connection) -> None:
+    """Job sequence numbers are never reused (AUTOINCREMENT).
+
+    Without it SQLite hands out max(seq)+1, so deleting the newest job (pachd's DeleteJob)
+    while its last datum was still being persisted let the next job inherit that datum's rows:
+    a one-file job listed two datums. Rebuilt as SQLite's documented table change: new tables,
+    copy, drop, rename (renaming rewrites job_inputs' foreign key to the new table).
+    """
+    columns = (
+        "seq, pipeline, id, pipeline_version, output_commit, state, reason, data_total, "
+        "data_processed, data_skipped, data_failed, data_recovered, download_bytes, "
+        "upload_bytes, download_seconds, process_seconds, upload_seconds, created, started, "
+        "finished, datum_progress"
+    )
+    _script(
+        db,
+        f"""
+        CREATE TABLE jobs_v7(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            pipeline TEXT NOT NULL,
+            id TEXT NOT NULL,
+            pipeline_version INTEGER NOT NULL,
+            output_commit INTEGER,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            data_total INTEGER NOT NULL DEFAULT 0,
+            data_processed INTEGER NOT NULL DEFAULT 0,
+            data_skipped INTEGER NOT NULL DEFAULT 0,
+            data_failed INTEGER NOT NULL DEFAULT 0,
+            data_recovered INTEGER NOT NULL DEFAULT 0,
+            download_bytes INTEGER NOT NULL DEFAULT 0,
+            upload_bytes INTEGER NOT NULL DEFAULT 0,
+            download_seconds REAL NOT NULL DEFAULT 0,
+            process_seconds REAL NOT NULL DEFAULT 0,
+            upload_seconds REAL NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            started TEXT,
+            finished TEXT,
+            datum_progress TEXT,
+            UNIQUE(pipeline, id)
+        );
+        INSERT INTO jobs_v7({columns}) SELECT {columns} FROM jobs;
+        CREATE TABLE job_inputs_v7(
+            job_seq INTEGER NOT NULL REFERENCES jobs_v7(seq) ON DELETE CASCADE,
+            repo TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            commit_id INTEGER,
+            PRIMARY KEY(job_seq, repo, branch)
+        ) WITHOUT ROWID;
+        INSERT INTO job_inputs_v7 SELECT job_seq, repo, branch, commit_id FROM job_inputs;
+        DROP TABLE job_inputs;
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v7 RENAME TO jobs;
+        ALTER TABLE job_inputs_v7 RENAME TO job_inputs;
+        CREATE INDEX jobs_by_id ON jobs(id)
+        """,
+    )

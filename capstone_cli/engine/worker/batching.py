@@ -4,17 +4,20 @@ Each worker slot runs a real gRPC server (127.0.0.1, ephemeral port) implementin
 `/pachyderm.worker.Worker/NextDatum`, starts `transform.cmd` once with `PPS_WORKER_GRPC_PORT`
 pointing at it, and serves datums one by one with Pachyderm's semantics (reference 4.4):
 - the response carries the datum's env (`K=V` lines), and with `/pfs` at its literal path
-  (`pfsmount`) so does `/pfs/.env`, which pachyderm_sdk's `batch_datum()` loads after each
-  call. When `/pfs` is rewritten no `.env` is written: the SDK's absolute `/pfs/.env` cannot
-  be rewritten, and a file per datum costs a quarter of the per-datum budget here;
+  (`pfsmount`: mount namespace or PRoot) so does `/pfs/.env`, which pachyderm_sdk's
+  `batch_datum()` loads after each call. When `/pfs` is rewritten no `.env` is written: the
+  SDK's absolute `/pfs/.env` cannot be rewritten, and a file per datum costs a quarter of the
+  per-datum budget here;
 - the NEXT call reports the previous datum's result: a non-empty `error` is a failed attempt,
   after which the process is killed and restarted;
 - a process that exits on its own fails its datum ("user code exited prematurely");
 - after the last datum, the pending call is answered CANCELLED and the process is killed.
-The scratch root is a fixed path per slot (bound on `/pfs` once, or cmd's `/pfs` rewritten
-once), re-populated for every datum: fresh `<root>/<input name>` dirs and an empty
-`<root>/out`. The messages are encoded by `capstone_cli.protocol.nextdatum` (the same wire
-bytes as pachyderm_sdk, without its import cost).
+The scratch root is a fixed path per slot (bound on `/pfs` once, given to PRoot as `/pfs` once
+when the worker starts, or cmd's `/pfs` rewritten once), re-populated for every datum: fresh
+`<root>/<input name>` dirs and an empty `<root>/out` (PRoot translates by path, so it sees
+each datum's new dirs under the same root). The messages are encoded by
+`capstone_cli.protocol.nextdatum` (the same wire bytes as pachyderm_sdk, without its import
+cost).
 
 Per datum the worker waits on one gRPC round trip (~0.3 ms here) plus what the engine does
 between a result and the next offer (collect outputs, re-populate), so the rest is moved out of
@@ -52,6 +55,8 @@ from capstone_cli.engine.worker.executor import (
 )
 from capstone_cli.engine.worker.orphans import WorkerRecord
 from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
+from capstone_cli.engine.worker.pfsmount import PROOT
+from capstone_cli.engine.worker.pfsproot import start_hidden
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV
 from capstone_cli.engine.worker.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.worker.spawn import TICK_SECONDS, kill_group
@@ -190,19 +195,29 @@ class _Slot:
         env.update(PPS_WORKER_GRPC_PORT=str(endpoint.port), **{ROOT_ENV: str(self.pfs)})
         env[PROGRESS_ENV] = str(self.slot.progress_file)
         t = self.ctx.spec.transform
-        lo = procid.boot_ticks()
-        self.proc = subprocess.Popen(
+        cmd, cwd = self.ctx.launch(
             command_line(t.cmd, self.pfs, self.ctx.image_dir),
-            env=env,
-            cwd=self.ctx.working_dir(self.pfs),
-            stdin=subprocess.DEVNULL,
-            stdout=self.log_fds["stdout"],
-            stderr=self.log_fds["stderr"],
-            start_new_session=True,
+            self.root,
+            self.ctx.working_dir(self.pfs),
         )
-        self.record.started(self.proc.pid, lo, procid.boot_ticks())
+        lo = procid.boot_ticks()
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log_fds["stdout"],
+                stderr=self.log_fds["stderr"],
+                start_new_session=True,
+            )
+
+        proc = start_hidden(start) if self.ctx.pfs_mode.mode == PROOT else start()
+        self.proc = proc
+        self.record.started(proc.pid, lo, procid.boot_ticks())
         faults.checkpoint("batching.worker.spawned")
-        return self.proc, endpoint
+        return proc, endpoint
 
     def kill(self) -> None:
         if self.endpoint is not None:
@@ -239,7 +254,7 @@ class _Slot:
             result.download_bytes, result.download_seconds = dl.bytes, dl.seconds
             env = dict(datum_vars(datum, self.pfs))
             lines = [f"{k}={v}" for k, v in env.items()]
-            if self.ctx.literal:  # pachyderm_sdk's batch_datum() loads /pfs/.env, as a worker's
+            if self.ctx.pfs_mode.at_pfs:  # pachyderm_sdk's batch_datum() loads /pfs/.env
                 (self.root / ".env").write_text("".join(line + "\n" for line in lines))
             t0 = time.perf_counter()
             try:
@@ -317,12 +332,18 @@ class _Slot:
         t = self.ctx.spec.transform
         env = dict(self.ctx.base_env)
         env.update(datum_env)
-        err = self.slot.launcher.run(
+        cmd, cwd = self.ctx.launch(
             command_line(t.err_cmd, self.pfs, self.ctx.image_dir),
+            self.root,
+            self.ctx.working_dir(self.pfs),
+        )
+        err = self.slot.launcher.run(
+            cmd,
             "\n".join(rewrite_pfs(s, self.pfs) for s in t.err_stdin),
             env,
-            self.ctx.working_dir(self.pfs),
+            cwd,
             self.ctx.spec.datum_timeout,
+            traced=self.ctx.pfs_mode.mode == PROOT,
         )
         result.lines.extend(err.lines)
         if err.ok:

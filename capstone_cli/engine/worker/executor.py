@@ -25,7 +25,16 @@ from capstone_cli.engine.run import jobs as jobsmod
 from capstone_cli.engine.run.logs import Line, write_lines
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
-from capstone_cli.engine.worker.pfsmount import bind_pfs, datum_pfs, unbind_pfs
+from capstone_cli.engine.worker.pfsmount import (
+    LITERAL,
+    PROOT,
+    REWRITE,
+    PfsMode,
+    bind_pfs,
+    datum_pfs,
+    unbind_pfs,
+)
+from capstone_cli.engine.worker.pfsproot import wrap
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV, SHIM_DIR
 from capstone_cli.engine.worker.scratch import (
     Download,
@@ -47,6 +56,8 @@ _SCRUB = (
     PROGRESS_ENV,
 )
 
+_REWRITE = PfsMode(REWRITE)
+
 
 @dataclass(frozen=True)
 class JobContext:
@@ -59,14 +70,22 @@ class JobContext:
     job_seq: int
     commits: dict[tuple[str, str], int | None]
     base_env: dict[str, str] = field(default_factory=dict)
-    literal: bool = False  # `/pfs` at its literal path (`pfsmount`), else rewritten
+    pfs_mode: PfsMode = _REWRITE  # how processes see `/pfs` (`pfsmount`)
     image_dir: Path | None = None  # the mapped directory of transform.image (`images`)
 
     def pfs(self, root: Path) -> Path:
-        """Bind `root` on `/pfs` for this thread when literal; the path the process uses."""
-        if self.literal:
+        """Bind `root` on `/pfs` for this thread in literal mode; the path the process uses."""
+        if self.pfs_mode.mode == LITERAL:
             bind_pfs(root)
-        return datum_pfs(root, self.literal)
+        return datum_pfs(root, self.pfs_mode.at_pfs)
+
+    def launch(self, cmd: list[str], root: Path, cwd: str | None) -> tuple[list[str], str | None]:
+        """(command line, directory to start it in) of a process that sees `root` as `/pfs`:
+        in proot mode, `cmd` under PRoot, which then also starts it in `cwd` (a path the
+        process sees, maybe under `/pfs`), so the engine starts PRoot in its own directory."""
+        if self.pfs_mode.mode == PROOT:
+            return wrap(self.pfs_mode.proot, root, cmd, cwd), None
+        return cmd, cwd
 
     def working_dir(self, pfs: Path) -> str | None:
         """transform.working_dir (it overrides the image's WORKDIR), else the mapped image's
@@ -77,10 +96,10 @@ class JobContext:
         return str(self.image_dir) if self.image_dir is not None else None
 
 
-def job_env(spec: PipelineSpec, job_id: str, literal: bool) -> dict[str, str]:
+def job_env(spec: PipelineSpec, job_id: str, at_pfs: bool) -> dict[str, str]:
     """The pod-level environment: this process's env, Pachyderm's pod vars, `transform.env`;
-    when `/pfs` is rewritten, the `pfsshim` first on PYTHONPATH (Python code building `/pfs`
-    paths itself then finds them under `ROOT_ENV`, which each datum sets)."""
+    when `/pfs` is rewritten (not `at_pfs`), the `pfsshim` first on PYTHONPATH (Python code
+    building `/pfs` paths itself then finds them under `ROOT_ENV`, which each datum sets)."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
     env.update(
         PPS_PIPELINE_NAME=spec.name,
@@ -90,7 +109,7 @@ def job_env(spec: PipelineSpec, job_id: str, literal: bool) -> dict[str, str]:
         PACH_IN_WORKER="true",
     )
     env.update(spec.transform.env)
-    if not literal:
+    if not at_pfs:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SHIM_DIR), env.get("PYTHONPATH")) if p)
     return env
 
@@ -250,8 +269,7 @@ def run_datum(
     scratch = prepared.scratch
     root = scratch.path
     pfs = ctx.pfs(root)
-    cwd = ctx.working_dir(pfs)
-    cmd = command_line(t.cmd, pfs, ctx.image_dir)
+    cmd, cwd = ctx.launch(command_line(t.cmd, pfs, ctx.image_dir), root, ctx.working_dir(pfs))
     stdin = "\n".join(rewrite_pfs(s, pfs) for s in t.stdin)
     for attempt in range(1, tries + 1):
         result.attempts = attempt
@@ -272,6 +290,7 @@ def run_datum(
             t.accept_return_code,
             on_start,
             slot.progress_ticker(store, ctx),
+            traced=ctx.pfs_mode.mode == PROOT,
         )
         slot.clear_progress()
         on_start = None
@@ -290,12 +309,16 @@ def run_datum(
         result.lines.append(Line(note, "stderr", True))
         result.reason = proc.reason
         if t.err_cmd:
+            err_cmd, err_cwd = ctx.launch(
+                command_line(t.err_cmd, pfs, ctx.image_dir), root, ctx.working_dir(pfs)
+            )
             err = slot.launcher.run(
-                command_line(t.err_cmd, pfs, ctx.image_dir),
+                err_cmd,
                 "\n".join(rewrite_pfs(s, pfs) for s in t.err_stdin),
                 env,
-                cwd,
+                err_cwd,
                 spec.datum_timeout,
+                traced=ctx.pfs_mode.mode == PROOT,
             )
             result.lines.extend(err.lines)
             if err.ok:
@@ -310,12 +333,18 @@ def run_datum(
 
 
 def persist(store: Store, ctx: JobContext, result: DatumResult) -> None:
-    """Store output blobs and the datum's row, staged outputs and log lines in ONE transaction."""
+    """Store output blobs and the datum's row, staged outputs and log lines in ONE transaction;
+    nothing when the job was deleted meanwhile (DeleteJob while its datum ran)."""
     t0 = time.perf_counter()
     up_bytes = 0
     d = result.datum
     files = "\n".join(f"{i.name}:{i.file.path}" for i in d.inputs)
     with store.transaction():
+        alive = store.db.execute(
+            "SELECT 1 FROM jobs WHERE seq=? AND id=?", (ctx.job_seq, ctx.job_id)
+        ).fetchone()
+        if alive is None:
+            return
         rows = []
         for path, local in result.outputs:
             if isinstance(local, StoredBlob):  # a symlink to an `empty_files` input

@@ -79,14 +79,19 @@ def _collect(
     for entry in listed:
         rel = prefix + "/" + entry.name
         link = entry.is_symlink()
-        if link:
-            _check_link(entry.path, rel, view)
+        local = entry.path
+        if link:  # followed, as handleSymlinks' walk of the target
+            _check_link(local, rel, view)
+            if view is not None and view.pfs != view.root:  # `/pfs` the runner may not see
+                local = _resolve(local, view)
+                if (_resolve(directory, view) + "/").startswith(local + "/"):
+                    continue  # a link to a directory it is in: a loop
         try:
-            if entry.is_dir():  # follows symlinks, as handleSymlinks' walk of the target
+            if entry.is_dir() if not link else os.path.isdir(local):
                 if depth < _MAX_DEPTH:
-                    _collect(entry.path, rel, found, depth + 1, view, linked or link)
+                    _collect(local, rel, found, depth + 1, view, linked or link)
                 continue
-            if not entry.is_file():
+            if not (entry.is_file() if not link else os.path.isfile(local)):
                 continue  # FIFO, socket, device
         except OSError:
             continue
@@ -96,14 +101,14 @@ def _collect(
             raise OutputError(
                 f"cannot upload file produced by the user code: {exc.message}", hint=exc.hint
             ) from exc
-        found.append((path, _source(entry.path, view) if linked or link else Path(entry.path)))
+        found.append((path, _source(local, view) if linked or link else Path(local)))
 
 
 def _check_link(link: str, rel: str, view: DatumView | None) -> None:
     """Pachyderm's refusals for a symlink in the output: dangling, or into `/pfs` but not
     into an input."""
     target = os.path.join(os.path.dirname(link), os.readlink(link))
-    if not os.path.exists(target):
+    if not os.path.exists(_resolve(target, view)):
         raise OutputError(
             f"output {rel} is a symlink to {os.readlink(link)}, which does not exist",
             hint="a symlink in /pfs/out must point to an existing file",
@@ -132,7 +137,7 @@ def _source(path: str, view: DatumView | None) -> Path | StoredBlob:
     runner may read it after `/pfs` shows the next datum)."""
     if view is None:
         return Path(path)
-    real = os.path.realpath(path)
+    real = _resolve(path, view)
     inner = _under(real, view)
     if inner is None:
         return Path(real)
@@ -140,3 +145,44 @@ def _source(path: str, view: DatumView | None) -> Path | StoredBlob:
         digest, size = view.placeholders[inner]
         return StoredBlob(digest, size)
     return view.root / inner
+
+
+_MAX_LINKS = 40  # symlinks followed in one resolution, as Linux's ELOOP limit
+
+
+def _resolve(path: str, view: DatumView | None) -> str:
+    """`os.path.realpath(path)`, reading `/pfs` in symlink targets as the scratch root: a
+    process under PRoot writes `/pfs/...` targets that only it can see (in the other modes the
+    runner sees the same files either way)."""
+    if view is None or view.pfs == view.root:
+        return os.path.realpath(path)
+    pending = _host(os.path.abspath(path), view).split("/")
+    resolved = "/"
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, part)
+        try:
+            target = os.readlink(candidate)
+        except OSError:  # not a symlink, or missing: kept as it is, as realpath does
+            resolved = candidate
+            continue
+        links += 1
+        if links > _MAX_LINKS:
+            return os.path.join(candidate, *pending)
+        pending = _host(os.path.join(resolved, target), view).split("/") + pending
+        resolved = "/"
+    return resolved
+
+
+def _host(path: str, view: DatumView) -> str:
+    """`path` with a leading `/pfs` (as the process names it) replaced by the scratch root."""
+    pfs = str(view.pfs)
+    if path == pfs or path.startswith(pfs + "/"):
+        return str(view.root) + path[len(pfs) :]
+    return path

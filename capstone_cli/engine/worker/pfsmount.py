@@ -13,12 +13,15 @@ is created once, if missing); a namespace dies with the last process in it, so a
 leaves no mount behind, and its datum processes are killed by `orphans` as before.
 
 Where this is impossible (not Linux, no CAP_SYS_ADMIN, no `/pfs` mount point and no right to
-create one) or `CAPSTONE_PFS_MODE=rewrite` asks for it, the mode is `rewrite`: `/pfs` at the
-start of a word in `cmd`, `stdin` and `working_dir` is rewritten to the scratch root
-(`scratch.rewrite_pfs`), and Python processes get the `pfsshim` on their PYTHONPATH, which
-maps the `/pfs` paths Python code builds itself; other programs that build `/pfs` paths (and C
-extensions opening paths themselves) then do not find them. The caller is told once per
-invocation (`on_fallback`), and each job's log says so.
+create one), the next best is `proot` (`pfsproot`): each datum process runs under PRoot, which
+shows the scratch root at `/pfs` by translating paths in user space, C code included, at a cost
+per system call. Where PRoot is missing or does not work either, or `CAPSTONE_PFS_MODE=rewrite`
+asks for it, the mode is `rewrite`: `/pfs` at the start of a word in `cmd`, `stdin` and
+`working_dir` is rewritten to the scratch root (`scratch.rewrite_pfs`), and Python processes get
+the `pfsshim` on their PYTHONPATH, which maps the `/pfs` paths Python code builds itself; other
+programs that build `/pfs` paths (and C extensions opening paths themselves) then do not find
+them. `CAPSTONE_PFS_MODE=proot` skips the mount namespace. Either fallback is told to the caller
+once per invocation (`on_fallback`), and each job's log says which mode it runs in.
 """
 
 from __future__ import annotations
@@ -34,10 +37,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from capstone_cli.engine.worker.pfsproot import INSTALL_HINT, find_proot
+
 PFS = Path("/pfs")
 _PFS_B = b"/pfs"
 MODE_ENV = "CAPSTONE_PFS_MODE"
 LITERAL = "literal"
+PROOT = "proot"
 REWRITE = "rewrite"
 
 _CLONE_NEWNS = 0x00020000
@@ -49,14 +55,25 @@ _MNT_DETACH = 2
 
 @dataclass(frozen=True)
 class PfsMode:
-    """How datum processes see `/pfs`; `reason` says why the mode is `rewrite`."""
+    """How datum processes see `/pfs`; `reason` says why the mode is not `literal`;
+    `proot`: the PRoot executable in mode `proot`."""
 
     mode: str
     reason: str = ""
+    proot: str = ""
 
     @property
-    def literal(self) -> bool:
-        return self.mode == LITERAL
+    def at_pfs(self) -> bool:
+        """Whether datum processes find their files at `/pfs` itself (no rewriting)."""
+        return self.mode != REWRITE
+
+    def describe(self) -> str:
+        """One line: how datum processes see `/pfs`, and why when not at its literal path."""
+        if self.mode == LITERAL:
+            return "/pfs: literal (a private mount namespace per worker)"
+        if self.mode == PROOT:
+            return f"/pfs: through proot (ptrace path translation, {self.proot}): {self.reason}"
+        return f"/pfs: rewritten to a scratch dir ({self.reason})"
 
     def to_json(self) -> dict[str, str]:
         return {"mode": self.mode, "reason": self.reason}
@@ -72,13 +89,13 @@ _FALLBACK: list[Callable[[PfsMode], None]] = []  # at most one listener, until t
 
 
 def on_fallback(listener: Callable[[PfsMode], None] | None) -> None:
-    """Call `listener` once, when the next job runs in rewrite mode (None: nobody)."""
+    """Call `listener` once, when the next job runs in a fallback mode (None: nobody)."""
     _FALLBACK[:] = [listener] if listener is not None else []
 
 
 def announce_fallback(mode: PfsMode) -> None:
-    """A job is about to run in rewrite mode: tell the listener, once."""
-    if not mode.literal:
+    """A job is about to run in the `proot` or `rewrite` mode: tell the listener, once."""
+    if mode.mode != LITERAL:
         try:
             listener = _FALLBACK.pop()  # atomic: parallel jobs tell it once
         except IndexError:
@@ -87,11 +104,18 @@ def announce_fallback(mode: PfsMode) -> None:
 
 
 def pfs_mode() -> PfsMode:
-    """The mode of this process: `CAPSTONE_PFS_MODE` if set, else what the OS allows."""
+    """The mode of this process: `CAPSTONE_PFS_MODE` (`rewrite`, `proot`) if set, else the
+    best the OS allows: `literal`, else `proot`, else `rewrite`."""
     wanted = os.environ.get(MODE_ENV, "").strip().lower()
     if wanted == REWRITE:
         return PfsMode(REWRITE, f"{MODE_ENV}=rewrite")
-    return _probe()
+    found = _probe() if wanted != PROOT else PfsMode(REWRITE, f"{MODE_ENV}=proot")
+    if found.mode == LITERAL:
+        return found
+    proot, why_not = find_proot()
+    if proot is not None:
+        return PfsMode(PROOT, found.reason, proot)
+    return PfsMode(REWRITE, f"{found.reason}; {why_not}: {INSTALL_HINT} for C programs")
 
 
 @cache
@@ -161,6 +185,6 @@ def unbind_pfs() -> None:
         _THREAD.bound = None
 
 
-def datum_pfs(root: Path, literal: bool) -> Path:
+def datum_pfs(root: Path, at_pfs: bool) -> Path:
     """The path a datum's process knows its scratch root by."""
-    return PFS if literal else root
+    return PFS if at_pfs else root

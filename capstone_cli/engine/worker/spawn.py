@@ -19,6 +19,10 @@ kills the whole process group while the exited leader is still a zombie (so its 
 the group id, cannot have been reused), then reaps it. Stray children never outlive their datum,
 and a timeout is noticed at once instead of by `Popen.wait`'s sleep-and-poll loop.
 
+A process run under PRoot (`traced`, proot mode) is started by `pfsproot.start_hidden`, and
+ends when PRoot's child, the datum's command, exits: `pfsproot.TraceeWatch` then kills its
+strays, which PRoot would wait for.
+
 While a process runs, the slot's `orphans.WorkerRecord` (a file beside the capture files) holds
 its pid and start time, so the next runner can kill it if this one is SIGKILLed meanwhile.
 """
@@ -39,6 +43,7 @@ from pathlib import Path
 from capstone_cli.engine import faults, procid
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.worker.orphans import WorkerRecord
+from capstone_cli.engine.worker.pfsproot import TraceeWatch, start_hidden
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
@@ -90,11 +95,13 @@ class Launcher:
         accept: tuple[int, ...] = (),
         on_start: Callable[[], None] | None = None,
         tick: Callable[[], None] | None = None,
+        traced: bool = False,
     ) -> ProcessResult:
         """Run one attempt in a fresh process group (`cwd` None: this process's directory).
 
         `on_start` runs while the process runs (the caller's chance to overlap its own work);
-        `tick` runs every `TICK_SECONDS` while it still runs (e.g. to read its progress).
+        `tick` runs every `TICK_SECONDS` while it still runs (e.g. to read its progress);
+        `traced`: `cmd` is PRoot's, and the attempt ends with the command PRoot runs.
         """
         if self._written:
             for fd in (self.stdout, self.stderr):
@@ -105,7 +112,12 @@ class Launcher:
         limit = timeout
         lo = procid.boot_ticks()
         try:
-            child = self._start(cmd, self._stdin_fd(stdin), env, cwd)
+            stdin_fd = self._stdin_fd(stdin)
+            if traced:
+                child = start_hidden(lambda: self._start(cmd, stdin_fd, env, cwd))
+                child.watch = TraceeWatch(child.pid)
+            else:
+                child = self._start(cmd, stdin_fd, env, cwd)
         except OSError as exc:
             return ProcessResult(False, f"cannot run {cmd[0]!r}: {exc.strerror}", [], 0.0)
         exited = False
@@ -206,9 +218,12 @@ class _Child:
     def __init__(self, pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
         self.pid = pid
         self.proc = proc
+        self.watch: TraceeWatch | None = None
 
     def wait_exit(self, timeout: float | None) -> bool:
         """Wait until the process exits, WITHOUT reaping it; False when `timeout` passed."""
+        if self.watch is not None and _WAITID:
+            return self.watch.wait(timeout)
         if not _WAITID:  # cannot wait without reaping: reap, then the group is killed after
             assert self.proc is not None  # no posix_spawn without waitid
             try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+
 from capstone_cli.engine.run import jobs as J
 from capstone_cli.engine.run import logs as L
 from capstone_cli.engine.run import pipelines as P
@@ -78,3 +82,57 @@ def test_logs_user_and_master_lines(store: Store) -> None:
     assert master[0].startswith("started job: 1 datums") and master[-1].endswith("JOB_SUCCESS")
     followed = list(L.query_logs(store, "talk", follow=True, poll_seconds=0.01))
     assert len(followed) == len(lines)
+
+
+def test_a_job_deleted_while_its_datum_runs_leaves_nothing_to_the_next_job(
+    store: Store, tmp_path: Path
+) -> None:
+    """pachd's DeleteJob on the newest job mid-datum: its datum is not recorded, and its seq
+    is never handed to a later job (which would then list the deleted job's datum)."""
+    started, release = tmp_path / "started", tmp_path / "release"
+    wait = (
+        f"touch {started}; while [ ! -e {release} ]; do sleep 0.05; done; cp -r /pfs/in/. /pfs/out/"
+    )
+    store.create_repo("in")
+    P.create_pipeline(store, make_spec("slow", ["sh", "-c", wait], pfs("in", "/*")))
+    first = put(store, "in", {"/a": b"1"})
+
+    def run_in_thread() -> None:
+        with Store(store.home) as own:  # a connection per thread, as the server's runner
+            R.run_pending(own)
+
+    runner = threading.Thread(target=run_in_thread)
+    runner.start()
+    while not started.exists():
+        time.sleep(0.05)
+    doomed = J.get_job(store, "slow", first.id)
+    with store.transaction():
+        J.delete_job(store, doomed)
+    release.touch()
+    runner.join(timeout=60)
+    assert store.db.execute(
+        "SELECT count(*) FROM job_datums WHERE job_seq=?", (doomed.seq,)
+    ).fetchone() == (0,)
+
+    second = put(store, "in", {"/b": b"2"})
+    job = J.get_job(store, "slow", second.id)
+    assert job.seq > doomed.seq
+    R.run_pending(store)
+    assert sorted(d.files for d in J.datum_infos(store, job.seq)) == [["in:/a"], ["in:/b"]]
+
+
+def test_jobs_and_their_inputs_survive_the_seq_migration(store: Store) -> None:
+    store.create_repo("in")
+    _dag(store)
+    put(store, "in", {"/a": b"1"})
+    R.run_pending(store)
+    before = [store.db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES]
+    with store.transaction():  # as a store from before m007: the migration runs again
+        store.db.execute("DELETE FROM _migrations WHERE name='m007_job_seq_never_reused'")
+    with Store(store.home) as again:
+        after = [again.db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES]
+        assert after == before and before[0]
+        assert again.db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+TABLES = ("jobs", "job_inputs")

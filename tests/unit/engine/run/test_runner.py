@@ -14,6 +14,7 @@ from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.worker.pfsmount import pfs_mode
+from tests.conftest import use_pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 COPY = ["sh", "-c", "cp -r /pfs/in/. /pfs/out/"]
@@ -133,7 +134,11 @@ def _dead(pid: int) -> bool:
     return "State:\tZ" in state
 
 
-def test_datum_timeout_kills_the_whole_process_group(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["literal", "proot"])
+def test_datum_timeout_kills_the_whole_process_group(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    use_pfs_mode(monkeypatch, mode)  # proot: PRoot leads the group, its tracees in it
     pidfile = tmp_path / "pid"
     put(store, "in", {"/a": b"x"})
     cmd = ["sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"]
@@ -250,7 +255,7 @@ def test_environment_and_pfs_rewriting(store: Store) -> None:
     assert job.state == "JOB_SUCCESS", job.reason
     out = tree(store, "envp")
     path, commits, names = out["/env"].decode().splitlines()
-    if pfs_mode().literal:  # as in a Pachyderm worker
+    if pfs_mode().at_pfs:  # as in a Pachyderm worker
         assert path == "/pfs/images/dir/liberty.png"
     else:  # rewritten: the scratch root's real path
         assert path.endswith("/images/dir/liberty.png") and not path.startswith("/pfs")

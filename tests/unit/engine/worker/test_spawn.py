@@ -16,7 +16,8 @@ from capstone_cli.engine.run import pipelines as P
 from capstone_cli.engine.run import runner as R
 from capstone_cli.engine.store.store import Store
 from capstone_cli.engine.worker import spawn
-from capstone_cli.engine.worker.pfsmount import MODE_ENV, pfs_mode
+from capstone_cli.engine.worker.pfsmount import MODE_ENV
+from tests.conftest import use_pfs_mode
 from tests.unit.engine.run.engine_helpers import counts, make_spec, pfs, put, tree
 
 
@@ -86,22 +87,25 @@ def test_command_is_looked_up_on_the_pipeline_path(
     assert reasons == {"cannot run 'no-such-tool-xyz': No such file or directory"}
 
 
-@pytest.mark.parametrize("mode", ["literal", "rewrite"])
+@pytest.mark.parametrize("mode", ["literal", "proot", "rewrite"])
 def test_working_dir_is_rewritten_and_used(
     store: Store, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    monkeypatch.setenv(MODE_ENV, mode)
-    if pfs_mode().mode != mode:
-        pytest.skip(f"no mount namespace here: {pfs_mode().reason}")
+    use_pfs_mode(monkeypatch, mode)
     put(store, "in", {"/a": b"1"})
     spec = make_spec(
-        "wd", ["sh", "-c", "pwd > here"], pfs("in", "/*"), transform={"workingDir": "/pfs/out"}
+        "wd",
+        ["sh", "-c", "pwd > here; ls ../in > listed"],
+        pfs("in", "/*"),
+        transform={"workingDir": "/pfs/out"},
     )
     P.create_pipeline(store, spec)
     (job,) = R.run_pending(store)
     assert job.state == "JOB_SUCCESS", job.reason
-    here = tree(store, "wd")["/here"].decode().strip()
-    if mode == "literal":  # as in a Pachyderm worker
+    out = tree(store, "wd")
+    here = out["/here"].decode().strip()
+    assert out["/listed"] == b"a\n"  # relative paths from the working directory
+    if mode != "rewrite":  # as in a Pachyderm worker
         assert here == "/pfs/out"
     else:
         assert here.endswith("/out") and not here.startswith("/pfs")

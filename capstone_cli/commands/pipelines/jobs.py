@@ -10,8 +10,8 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import UsageError
-from capstone_cli.workflows.lookup import check_pipeline, log_lines
-from capstone_cli.workflows.status import is_empty
+from capstone_cli.workflows.pipelines.lookup import check_pipeline, log_lines
+from capstone_cli.workflows.pipelines.status import is_empty
 
 SHORT_ID = 12  # as the status view; a unique prefix names a job everywhere
 

@@ -12,8 +12,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import AllOpt, JsonOpt
 from capstone_cli.errors import StoreBusyError
-from capstone_cli.workflows.doctor import describe_pfs
-from capstone_cli.workflows.status import dag_pipelines, status_report, to_dot, to_mermaid
+from capstone_cli.workflows.pipelines.status import dag_pipelines, status_report, to_dot, to_mermaid
 
 
 def status(
@@ -54,7 +53,7 @@ def status(
                 else:
                     ui.render_status(report)
                     if report.pfs is not None:
-                        ui.render_text(describe_pfs(report.pfs))
+                        ui.render_text(report.pfs.describe())
             shown += 1
             if not watch or (count and shown >= count):
                 return

@@ -9,7 +9,7 @@ import typer
 from capstone_cli import project, ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt, SpecsOpt
-from capstone_cli.workflows.datums import datums_of
+from capstone_cli.workflows.pipelines.datums import datums_of
 
 
 def datums(

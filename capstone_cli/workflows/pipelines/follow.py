@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from capstone_cli.backends.base import Backend
 from capstone_cli.results import JobInfo
-from capstone_cli.workflows.diagnosis import job_failure
+from capstone_cli.workflows.pipelines.diagnosis import job_failure
+from capstone_cli.workflows.pipelines.status import dag_order, in_dag_order
 from capstone_cli.workflows.progress import SILENT, Progress
-from capstone_cli.workflows.status import dag_order, in_dag_order
 
 
 def _nothing_to_do(job: JobInfo) -> bool:

@@ -10,7 +10,7 @@ import typer
 from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
-from capstone_cli.workflows import images
+from capstone_cli.workflows.system import images
 
 app = typer.Typer(
     help="Map a pipeline's transform.image to the directory holding its code (its WORKDIR).",

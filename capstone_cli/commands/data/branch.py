@@ -13,7 +13,7 @@ from capstone_cli.commands.options import JsonOpt
 from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import UsageError
 from capstone_cli.refs import parse_ref
-from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
 
 app = typer.Typer(help="Create, move, list and delete branches.", no_args_is_help=True)
 

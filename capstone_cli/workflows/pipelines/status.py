@@ -9,7 +9,7 @@ from typing import Any
 from capstone_cli.backends.base import Backend
 from capstone_cli.engine.worker.pfsmount import PfsMode, pfs_mode
 from capstone_cli.results import DatumInfo, JobInfo, PipelineInfo
-from capstone_cli.workflows.diagnosis import failed_datum_tail
+from capstone_cli.workflows.pipelines.diagnosis import failed_datum_tail
 
 
 @dataclass

@@ -14,7 +14,7 @@ from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import UsageError
 from capstone_cli.refs import parse_ref
 from capstone_cli.workflows import files
-from capstone_cli.workflows.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
 
 
 def put(

@@ -10,7 +10,7 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.errors import StoreCorruptError
-from capstone_cli.workflows.fsck import fsck as run_fsck
+from capstone_cli.workflows.system.fsck import fsck as run_fsck
 
 
 def fsck(

@@ -11,9 +11,9 @@ from capstone_cli import ui
 from capstone_cli.commands import context
 from capstone_cli.commands.options import JsonOpt
 from capstone_cli.commands.progress import TerminalProgress
-from capstone_cli.workflows.diagnosis import job_failure
-from capstone_cli.workflows.follow import follow_commit_sets
-from capstone_cli.workflows.pipelines import create_from_file, run_pending
+from capstone_cli.workflows.pipelines.diagnosis import job_failure
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.pipelines import create_from_file, run_pending
 
 app = typer.Typer(
     help="Create, update, list, inspect, delete, start and stop pipelines.", no_args_is_help=True

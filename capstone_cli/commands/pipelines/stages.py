@@ -13,9 +13,9 @@ from capstone_cli.commands.options import JsonOpt, SpecsOpt
 from capstone_cli.commands.progress import TerminalProgress
 from capstone_cli.errors import SpecError
 from capstone_cli.specs import stages
-from capstone_cli.workflows.apply import apply_stages
-from capstone_cli.workflows.follow import follow_commit_sets
-from capstone_cli.workflows.init import init_project
+from capstone_cli.workflows.pipelines.apply import apply_stages
+from capstone_cli.workflows.pipelines.follow import follow_commit_sets
+from capstone_cli.workflows.pipelines.init import init_project
 
 StageArgs = Annotated[list[str] | None, typer.Argument(help="Stages (default: all).")]
 
