@@ -39,6 +39,13 @@ class Home:
         return store
 
 
+def client_waiting(ctx: Any) -> bool:
+    """Whether the caller of a blocking handler still waits for its answer (None: an internal
+    call). A handler that polls stops when its client leaves, or its thread is lost to the
+    server's pool for as long as the awaited state takes, forever for a commit never finished."""
+    return ctx is None or bool(ctx.is_active())
+
+
 def project_of(msg: Any) -> str:
     """The project a Project message names ("" means pachd's "default")."""
     return str(getattr(msg, "name", "") or DEFAULT_PROJECT)

@@ -19,7 +19,7 @@ from capstone_cli.engine.store import dircache
 from capstone_cli.engine.store.records import COMMIT_COLS, Commit, commit_from_row
 from capstone_cli.engine.store.store import Store
 from capstone_cli.errors import NotFoundError
-from capstone_cli.serve.home import Home, commit_msg, repo_key
+from capstone_cli.serve.home import Home, client_waiting, commit_msg, repo_key
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import PreconditionError
 
@@ -108,17 +108,20 @@ class CommitService:
         finish(store, commit, req.error)
         return EMPTY()
 
-    def _wait(self, commit: Commit, state: pfs.CommitState) -> Commit:
-        """Block until the commit reaches `state` (FINISHING/FINISHED are the same here)."""
+    def _wait(self, commit: Commit, state: pfs.CommitState, ctx: Any) -> Commit:
+        """Block until the commit reaches `state` (FINISHING/FINISHED are the same here) or
+        the client leaves."""
         store = self.home.store
-        while state >= pfs.CommitState.FINISHING and commit.finished is None:
+        while (
+            state >= pfs.CommitState.FINISHING and commit.finished is None and client_waiting(ctx)
+        ):
             time.sleep(POLL_S)
             commit = store.commit_by_rowid(commit.rowid)
         return commit
 
-    def inspect_commit(self, req: pfs.InspectCommitRequest, _ctx: Any) -> pfs.CommitInfo:
+    def inspect_commit(self, req: pfs.InspectCommitRequest, ctx: Any) -> pfs.CommitInfo:
         commit = find_commit(self.home.store, req.commit)
-        return self._info(self._wait(commit, req.wait))
+        return self._info(self._wait(commit, req.wait, ctx))
 
     def list_commit(self, req: pfs.ListCommitRequest, _ctx: Any) -> Iterator[pfs.CommitInfo]:
         store = self.home.store
@@ -143,7 +146,7 @@ class CommitService:
         if req.from_.id:
             start = find_commit(store, req.from_)
             seen.update(c.rowid for c in store.list_commits(repo) if c.rowid < start.rowid)
-        while ctx.is_active():
+        while client_waiting(ctx):
             for c in reversed(store.list_commits(repo, req.branch or None)):
                 if c.rowid in seen:
                     continue
@@ -179,13 +182,13 @@ class CommitService:
 
     # -- commit sets ---------------------------------------------------------------------
     def inspect_commit_set(
-        self, req: pfs.InspectCommitSetRequest, _ctx: Any
+        self, req: pfs.InspectCommitSetRequest, ctx: Any
     ) -> Iterator[pfs.CommitInfo]:
         commits = self.home.store.commits_in_set(req.commit_set.id)
         if not commits:
             raise NotFoundError(f"commitset {req.commit_set.id} not found")
         for c in commits:
-            yield self._info(self._wait(c, pfs.CommitState.FINISHED) if req.wait else c)
+            yield self._info(self._wait(c, pfs.CommitState.FINISHED, ctx) if req.wait else c)
 
     def list_commit_set(self, _req: Any, _ctx: Any) -> Iterator[pfs.CommitSetInfo]:
         store = self.home.store

@@ -24,7 +24,7 @@ from capstone_cli.engine.run import logs as logsmod
 from capstone_cli.engine.store.store import open_store
 from capstone_cli.errors import ConflictError, NotFoundError, UsageError
 from capstone_cli.results import TERMINAL_JOB_STATES
-from capstone_cli.serve.home import Home, project_of, repo_key
+from capstone_cli.serve.home import Home, client_waiting, project_of, repo_key
 from capstone_cli.serve.home import timestamp as ts
 from capstone_cli.serve.status import PreconditionError, UnimplementedError
 from capstone_cli.specs.parse import parse_spec
@@ -199,19 +199,20 @@ class PipelineService:
             finished=ts(info.finished),
         )
 
-    def _wait_job(self, pipeline: str, job_id: str) -> jobs.JobRow:
+    def _wait_job(self, pipeline: str, job_id: str, ctx: Any) -> jobs.JobRow:
+        """The job once it ends, or as it is when the client leaves."""
         store = self.home.store
         while True:
             j = jobs.get_job(store, pipeline, job_id)
-            if j.state in TERMINAL_JOB_STATES:
+            if j.state in TERMINAL_JOB_STATES or not client_waiting(ctx):
                 return j
             self.wake.set()
             time.sleep(POLL_S)
 
-    def inspect_job(self, req: pps.InspectJobRequest, _ctx: Any) -> pps.JobInfo:
+    def inspect_job(self, req: pps.InspectJobRequest, ctx: Any) -> pps.JobInfo:
         name = repo_key(req.job.pipeline)
         j = (
-            self._wait_job(name, req.job.id)
+            self._wait_job(name, req.job.id, ctx)
             if req.wait
             else jobs.get_job(self.home.store, name, req.job.id)
         )
@@ -224,10 +225,10 @@ class PipelineService:
             if not projects or ref_of(j.pipeline).project in projects:
                 yield self._job_info(j)
 
-    def inspect_job_set(self, req: pps.InspectJobSetRequest, _ctx: Any) -> Iterator[Any]:
+    def inspect_job_set(self, req: pps.InspectJobSetRequest, ctx: Any) -> Iterator[Any]:
         found = jobs.list_jobs(self.home.store, commit_set=req.job_set.id)
         for j in found:
-            yield self._job_info(self._wait_job(j.pipeline, j.id) if req.wait else j)
+            yield self._job_info(self._wait_job(j.pipeline, j.id, ctx) if req.wait else j)
 
     def stop_job(self, req: pps.StopJobRequest, _ctx: Any) -> Any:
         store = self.home.store
@@ -352,7 +353,7 @@ class PipelineService:
             req.master,
             req.follow,
             forever=req.follow,
-            gone=lambda: not ctx.is_active(),
+            gone=lambda: not client_waiting(ctx),
         )
         for line in lines:
             if not ctx.is_active():

@@ -82,8 +82,9 @@ def test_sdk_and_cli_share_the_home(served: Served) -> None:
 
 
 def test_followers_that_leave_give_their_server_thread_back(served: Served) -> None:
-    """`pachctl logs -f` that is stopped (the client cancels) must not keep a server thread
-    polling forever: more such followers than the server has threads, then a plain call."""
+    """`pachctl logs -f` or `wait commit` that is stopped (the client cancels) must not keep a
+    server thread polling forever: more such callers than the server has threads, then a plain
+    call."""
     client = served.client
     client.pfs.create_repo(repo=pfs.Repo(name="quiet"))
     client.pps.create_pipeline(
@@ -102,11 +103,22 @@ def test_followers_that_leave_give_their_server_thread_back(served: Served) -> N
         request_serializer=pfs.InspectRepoRequest.SerializeToString,
         response_deserializer=pfs.RepoInfo.FromString,
     )
+    inspect_commit = channel.unary_unary(
+        "/pfs_v2.API/InspectCommit",
+        request_serializer=pfs.InspectCommitRequest.SerializeToString,
+        response_deserializer=pfs.CommitInfo.FromString,
+    )
     follow = pps.GetLogsRequest(pipeline=pps.Pipeline(name="quiet-copy"), follow=True)
     for _ in range(24):  # the server has 16 handler threads; no log line ever comes
         stream = get_logs(follow)
         time.sleep(0.1)  # the server has taken the call
         stream.cancel()
+    never = client.pfs.start_commit(branch=pfs.Branch.from_uri("quiet@master"))
+    wait = pfs.InspectCommitRequest(commit=never, wait=pfs.CommitState.FINISHED)
+    for _ in range(24):  # `pachctl wait commit` on a commit nobody finishes, then Ctrl-C
+        waiting = inspect_commit.future(wait)
+        time.sleep(0.1)
+        waiting.cancel()
     info = inspect_repo(pfs.InspectRepoRequest(repo=pfs.Repo(name="quiet")), timeout=30)
     assert info.repo.name == "quiet"
     channel.close()
