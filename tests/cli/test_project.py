@@ -12,6 +12,7 @@ import pytest
 from capstone_cli import settings
 from capstone_cli.errors import ExitCode
 from capstone_cli.project import PACKAGED_SPECS
+from capstone_cli.protocol.stage_params import defaults
 from capstone_cli.specs import stages
 from tests.clirunner import RunCli
 from tests.reliability.test_bad_inputs import assert_clean_error, store_state
@@ -77,7 +78,7 @@ def test_a_project_is_found_walking_up_and_specs_overrides(
     run_cli("render", "model", "-o", "out")
     assert params_of(below / "out" / "model.json")["epochs"] == 7
     run_cli("render", "model", "-o", "packaged", "--specs", str(PACKAGED_SPECS))
-    assert params_of(below / "packaged" / "model.json")["epochs"] == 30
+    assert params_of(below / "packaged" / "model.json")["epochs"] == defaults("model")["epochs"]
     run_cli("render", "--check", "out", "model")  # --check finds the same project
 
 
@@ -99,7 +100,7 @@ def test_capstone_home_defaults_next_to_the_project(
 @pytest.mark.parametrize(
     ("stage", "old", "new", "field", "detail"),
     [
-        ("model", "epochs: 30", 'epochs: "many"', "epochs", "'many' is not of type 'integer'"),
+        ("model", "units: 128", 'units: "many"', "units", "'many' is not of type 'integer'"),
         ("model", "units: 128", "units: 0", "units", "0 is less than the minimum of 1"),
         ("images", "retries: 2", "retrys: 2", "retrys", "unknown parameter"),
         # the model stage copies the features stage's params: reported where they are written
