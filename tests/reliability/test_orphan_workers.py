@@ -115,6 +115,7 @@ def test_the_next_run_kills_workers_a_killed_run_left(
         assert second.returncode == 0, second.stderr
         assert not any(map(_alive, (leader, child, group)))  # the whole group was killed
         assert list(scratch.iterdir()) == []
+        assert list(Path("/tmp").glob(f"prooted-{group}-*")) == []  # a killed PRoot's loader
         out = run_cli("ls", "slow@master:/").stdout
         assert ("a.txt" in out) is batching  # the stage copies its input; `exit 0` writes none
     finally:

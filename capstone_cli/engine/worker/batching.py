@@ -56,7 +56,7 @@ from capstone_cli.engine.worker.executor import (
 from capstone_cli.engine.worker.orphans import WorkerRecord
 from capstone_cli.engine.worker.outputs import Output, StoredBlob, collect_outputs
 from capstone_cli.engine.worker.pfsmount import PROOT
-from capstone_cli.engine.worker.pfsproot import start_hidden
+from capstone_cli.engine.worker.pfsproot import forget_loader, start_hidden
 from capstone_cli.engine.worker.pfsshim.sitecustomize import ROOT_ENV
 from capstone_cli.engine.worker.scratch import remove_tree, rewrite_pfs
 from capstone_cli.engine.worker.spawn import TICK_SECONDS, kill_group
@@ -226,6 +226,7 @@ class _Slot:
         if self.proc is not None:
             kill_group(self.proc.pid)
             self.proc.wait()
+            forget_loader(self.proc.pid)  # a PRoot's (none in the other modes)
             self.record.reaped()
             self.proc = None
 

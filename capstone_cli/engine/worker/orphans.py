@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from capstone_cli.engine import procid
+from capstone_cli.engine.worker.pfsproot import forget_loader
 
 RECORD = "worker.pgid"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -111,4 +112,6 @@ def kill_orphans(directories: Iterable[Path], wait: float = 2.0) -> list[int]:
     # a process in the middle of a system call finishes it before dying: wait for all of them
     while killed and procid.group_members(set(killed)) and time.monotonic() < deadline:
         time.sleep(0.005)
+    for pid in killed:  # a group led by PRoot (proot mode) leaves its loader file
+        forget_loader(pid)
     return killed

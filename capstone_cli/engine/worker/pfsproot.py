@@ -25,8 +25,10 @@ datum's command), then kills the rest of the group but PRoot, which then exits w
 command's exit status (a child that left the group with `setsid` is not found: PRoot, and so
 the datum, waits for it, up to the datum's timeout).
 
-Crash safety is unchanged: PRoot is the process the engine starts in a new session, so it leads
-the datum's process group, the one `orphans` records and kills (its tracees are in that group).
+Crash safety: PRoot is the process the engine starts in a new session, so it leads the datum's
+process group, the one `orphans` records and kills (its tracees are in that group). PRoot 5.1
+extracts its loader to `/tmp/prooted-<its pid>-*` (~9 KB, no setting moves it) and removes it
+when it exits, not when killed: whoever kills a PRoot group removes it (`forget_loader`).
 """
 
 from __future__ import annotations
@@ -147,6 +149,18 @@ def _hide_statx() -> None:
             raise OSError(err, f"prctl (hiding statx from PRoot): {os.strerror(err)}")
 
 
+def forget_loader(pid: int) -> None:
+    """Remove the loader file a killed PRoot of process id `pid` left (none: nothing)."""
+    for left in Path(_LOADER_DIR).glob(f"prooted-{pid}-*"):
+        try:
+            left.unlink()
+        except OSError:
+            pass
+
+
+_LOADER_DIR = "/tmp"  # PRoot 5.1's, fixed at build time
+
+
 def wrap(proot: str, root: Path, cmd: list[str], cwd: str | None) -> list[str]:
     """`cmd` run under PRoot with `root` at `/pfs`, started in `cwd` (a guest path, so it may be
     under `/pfs`; None: this process's directory). `-v -1`: PRoot's own notices (e.g. "pid N:
@@ -189,7 +203,9 @@ class TraceeWatch:
                         return False
                     childless += 1
                     # PRoot childless but not alone in its group: the command left strays
-                    if childless % 50 == 0 and self._strays():
+                    # (asked again after the scan: a command forked meanwhile is listed by
+                    # then, and must not be taken for a stray)
+                    if childless % 50 == 0 and self._strays() and self._command() is None:
                         self.command_done = True
                     continue
                 try:

@@ -43,7 +43,7 @@ from pathlib import Path
 from capstone_cli.engine import faults, procid
 from capstone_cli.engine.run.logs import Line, split_output
 from capstone_cli.engine.worker.orphans import WorkerRecord
-from capstone_cli.engine.worker.pfsproot import TraceeWatch, start_hidden
+from capstone_cli.engine.worker.pfsproot import TraceeWatch, forget_loader, start_hidden
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
@@ -132,6 +132,8 @@ class Launcher:
         finally:
             kill_group(child.pid)
             rc = child.reap()
+            if traced:
+                forget_loader(child.pid)
             self.record.reaped()
         seconds = time.perf_counter() - t0
         ok = exited and (rc == 0 or rc in accept)

@@ -110,6 +110,7 @@ def test_a_job_deleted_while_its_datum_runs_leaves_nothing_to_the_next_job(
         J.delete_job(store, doomed)
     release.touch()
     runner.join(timeout=60)
+    assert not runner.is_alive()
     assert store.db.execute(
         "SELECT count(*) FROM job_datums WHERE job_seq=?", (doomed.seq,)
     ).fetchone() == (0,)

@@ -144,6 +144,7 @@ def test_datum_timeout_kills_the_whole_process_group(
     cmd = ["sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"]
     spec = make_spec("slow", cmd, pfs("in", "/*"), datumTries=1, datumTimeout="1s")
     P.create_pipeline(store, spec)
+    loaders = set(Path("/tmp").glob("prooted-*"))  # a killed PRoot's loader file is removed
     t0 = time.monotonic()
     (job,) = run(store)
     assert time.monotonic() - t0 < 10
@@ -151,6 +152,7 @@ def test_datum_timeout_kills_the_whole_process_group(
     (datum,) = J.datum_infos(store, job.seq)
     assert "timed out" in datum.reason
     assert _dead(int(pidfile.read_text()))
+    assert set(Path("/tmp").glob("prooted-*")) <= loaders
 
 
 def test_duplicate_output_path_fails_the_job_naming_both_datums(store: Store) -> None:
