@@ -9,9 +9,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
 from capstone_cli.errors import SpecError
 from capstone_cli.project import PACKAGED_SPECS
+from capstone_cli.protocol import stage_params
 from capstone_cli.specs import stages
 from tests.conftest import REPO_ROOT
 
@@ -101,3 +103,12 @@ def test_reprocess_only_for_params_or_image(specs: Path) -> None:
     )
     assert not stages.reprocess_needed(base, more_workers)
     assert stages.reprocess_needed(base, new_params)
+
+
+@pytest.mark.parametrize("stage", ["consolidate", "features", "images", "model", "predict"])
+def test_packaged_params_restate_the_schema_defaults(stage: str) -> None:
+    """The packaged definitions list params as a user would edit them; each listed value is
+    the schema's default (protocol/stage_params.py), so the two cannot drift apart."""
+    doc = yaml.safe_load((PACKAGED_SPECS / f"{stage}.yaml").read_text())
+    listed = doc.get("params") or {}
+    assert {k: v for k, v in stage_params.defaults(stage).items() if k in listed} == listed
