@@ -15,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import _jsonnet
-
 from capstone_cli.errors import NotFoundError, SpecError, UsageError
 from capstone_cli.specs.yaml_reader import parse_spec_text
 
@@ -79,6 +77,8 @@ def render_template(path: Path, args: Mapping[str, str]) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read {label}: {exc}", hint="pass a UTF-8 .jsonnet file") from None
+    import _jsonnet  # the C extension loads only when a template is rendered, not per command
+
     try:
         rendered: str = _jsonnet.evaluate_snippet(
             label, text, tla_vars=dict(args), import_callback=_refuse_import
