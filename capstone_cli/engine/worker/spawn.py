@@ -132,7 +132,7 @@ class Launcher:
         finally:
             kill_group(child.pid)
             rc = child.reap()
-            if traced:
+            if traced and not exited:  # PRoot itself was killed (it cleans up when it exits)
                 forget_loader(child.pid)
             self.record.reaped()
         seconds = time.perf_counter() - t0
